@@ -1,0 +1,82 @@
+"""create_app(settings) composes the emulator: worlds per tenant, the APIs, the control plane."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from emulator import __version__
+from emulator.control import routes as control
+from emulator.market.world import World, parse_instant
+from emulator.responses import JSON
+from emulator.settings import Settings
+from emulator.tenancy import TenantError, TenantMiddleware, TooManyTenants, WorldRegistry
+
+
+class WorldFactory:
+    """Builds a tenant's world from the settings (seed, start, clock mode and speed)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(self, tenant: str) -> World:
+        s = self.settings
+        start = parse_instant(s.start) if s.start else None
+        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed)
+
+
+async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
+    """Realtime worlds play their timers (order flow, scenario steps) as their clocks move."""
+    while True:
+        await asyncio.sleep(every)
+        for world in list(registry.worlds.values()):
+            if world.clock.mode == "realtime":
+                world.sync()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    registry = WorldRegistry(WorldFactory(settings), settings.max_tenants)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry.get("default")
+        mover = asyncio.create_task(_keep_worlds_moving(registry, settings.tick_seconds))
+        try:
+            yield
+        finally:
+            mover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await mover
+
+    app = FastAPI(
+        title="btc-market-emulator",
+        version=__version__,
+        description="MtGox (2011) and BitcoinAverage v2 APIs over one simulated, deterministic market.",
+        lifespan=lifespan,
+        default_response_class=JSON,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.add_middleware(TenantMiddleware)
+
+    @app.exception_handler(TenantError)
+    async def tenant_error(request: Request, exc: TenantError) -> JSON:
+        return JSON({"error": str(exc)}, status_code=429 if isinstance(exc, TooManyTenants) else 400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSON:
+        return JSON({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSON:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return JSON({"error": "invalid request", "details": problems}, status_code=422)
+
+    app.include_router(control.router)
+    if settings.admin:
+        app.include_router(control.guarded)
+    return app

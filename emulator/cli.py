@@ -1,0 +1,78 @@
+"""`btc-market-emulator serve` and friends."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from emulator.settings import Settings
+
+
+def _serve_parser(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the emulator (both APIs and the control plane)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; env EMULATOR_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8000; env EMULATOR_PORT)")
+    serve.add_argument("--seed", type=int, help="world seed (default 1; env EMULATOR_SEED)")
+    serve.add_argument("--speed", type=float, help="market seconds per wall second (env EMULATOR_SPEED)")
+    serve.add_argument("--clock", choices=("realtime", "manual"), help="clock mode (env EMULATOR_CLOCK)")
+    serve.add_argument("--start", help="market start instant, ISO 8601 or unix seconds (env EMULATOR_START)")
+    serve.add_argument("--scenario", help="scenario name or file (env EMULATOR_SCENARIO)")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+
+
+def banner(settings: Settings, port: int) -> str:
+    host = settings.host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    return "\n".join(
+        [
+            f"btc-market-emulator listening on {host}:{port} (seed {settings.seed}, clock {settings.clock})",
+            f"  MtGox HTTP          {base}/code/   (alias {base}/api/0/)",
+            f"  MtGox websocket     ws://{shown}:{port}/mtgox",
+            f"  BitcoinAverage      {base}/indices/   (websockets under ws://{shown}:{port}/websocket/)",
+            f"  API docs            {base}/docs",
+            f"  control API         {base}/_emulator/",
+        ]
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from emulator.app import create_app
+
+    overrides = {
+        key: value
+        for key in ("host", "port", "seed", "speed", "clock", "start", "scenario")
+        if (value := getattr(args, key)) is not None
+    }
+    settings = Settings(**overrides)
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="auto")
+    server = uvicorn.Server(config)
+
+    original = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original(sockets)
+        ports = [s.getsockname()[1] for srv in server.servers for s in srv.sockets] or [settings.port]
+        print(banner(settings, ports[0]), flush=True)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="btc-market-emulator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

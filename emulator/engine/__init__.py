@@ -1,0 +1,26 @@
+"""The pure trading domain: integer units, order books, matching and the ledger.
+
+Nothing here does I/O, reads a clock or touches asyncio: callers pass the time in and drain the
+events out, which is what makes the market deterministic and fast to test.
+"""
+
+from emulator.engine.events import BalanceChange, DepthChange, Event, OrderUpdate, Trade
+from emulator.engine.ledger import Account, Ledger
+from emulator.engine.matching import MatchingEngine, PlaceResult
+from emulator.engine.orders import ASK, BID, Order, OrderStatus
+
+__all__ = [
+    "ASK",
+    "BID",
+    "Account",
+    "BalanceChange",
+    "DepthChange",
+    "Event",
+    "Ledger",
+    "MatchingEngine",
+    "Order",
+    "OrderStatus",
+    "OrderUpdate",
+    "PlaceResult",
+    "Trade",
+]

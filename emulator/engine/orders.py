@@ -1,0 +1,48 @@
+"""Orders as the engine holds them."""
+
+from enum import IntEnum
+
+ASK = 1  # MtGox `type` 1: sell
+BID = 2  # MtGox `type` 2: buy
+
+
+class OrderStatus(IntEnum):
+    PENDING = 0
+    ACTIVE = 1
+    NOT_ENOUGH_FUNDS = 2
+
+
+class Order:
+    """One order. `amount` is what remains; `held` is what the ledger reserves for it.
+
+    For an ask the hold is BTC (equal to `amount`); for a bid it is currency, rounded up.
+    `price` is None only for market orders, which never rest.
+    """
+
+    __slots__ = ("amount", "created", "currency", "held", "oid", "price", "priority", "side", "status", "user")
+
+    def __init__(
+        self,
+        oid: int,
+        user: str,
+        side: int,
+        currency: str,
+        price: int | None,
+        amount: int,
+        priority: int,
+        created: int,
+    ) -> None:
+        self.oid = oid
+        self.user = user
+        self.side = side
+        self.currency = currency
+        self.price = price
+        self.amount = amount
+        self.held = 0
+        self.status = OrderStatus.PENDING
+        self.priority = priority
+        self.created = created
+
+    def __repr__(self) -> str:
+        side = "ask" if self.side == ASK else "bid"
+        return f"Order({self.oid}, {self.user}, {side}, {self.price}, {self.amount}, {self.status.name})"

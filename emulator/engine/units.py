@@ -1,0 +1,62 @@
+"""Integer money units, following MtGox's `_int` conventions.
+
+BTC amounts are counted in 1e-8 (satoshi); prices in 1e-5 of the currency, except JPY in 1e-3.
+Floats exist only at the edge, when a response is rendered.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+BTC_SCALE = 10**8
+FIAT_SCALE = 10**5
+PRICE_SCALES: dict[str, int] = {"JPY": 10**3}
+PPM = 1_000_000  # fee rates are parts per million: 0.65% is 6500
+
+
+def price_scale(currency: str) -> int:
+    return PRICE_SCALES.get(currency, FIAT_SCALE)
+
+
+def value_of(amount: int, price: int) -> int:
+    """Currency units paid for `amount` BTC at `price`: rounded down, so trades never mint money."""
+    return amount * price // BTC_SCALE
+
+
+def hold_for(amount: int, price: int) -> int:
+    """Currency units to reserve for a bid: rounded up, so a hold always covers its fills."""
+    return -(-amount * price // BTC_SCALE)
+
+
+def fee_of(value: int, fee_ppm: int) -> int:
+    return value * fee_ppm // PPM
+
+
+def to_number(units: int, scale: int) -> int | float:
+    """Render integer units as a JSON number: whole values without a fraction (17, not 17.0)."""
+    whole, rest = divmod(units, scale)
+    if rest == 0:
+        return whole
+    return units / scale
+
+
+def to_decimal_string(units: int, scale: int) -> str:
+    """Render integer units as a plain decimal string, e.g. "0.109" or "15"."""
+    text = format(Decimal(units) / Decimal(scale), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def parse_units(text: str, scale: int) -> int:
+    """Parse a decimal string into integer units, truncating digits finer than the unit.
+
+    Raises ValueError for anything that is not a finite decimal number.
+    """
+    if len(text) > 40:
+        raise ValueError("number too long")
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {text!r}") from exc
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    return int(number * scale)

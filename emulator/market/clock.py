@@ -1,0 +1,66 @@
+"""The world's only source of "now", in integer microseconds of market time.
+
+`realtime` runs at wall-clock pace times `speed`; `manual` moves only when told to, which is what
+lets a test play ten minutes of market in milliseconds and get the same bytes every run.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+Mode = Literal["realtime", "manual"]
+MODES: tuple[Mode, ...] = ("realtime", "manual")
+MICROS = 1_000_000
+
+
+def wall_micros() -> int:
+    return time.time_ns() // 1000
+
+
+class Clock:
+    def __init__(
+        self,
+        start: int,
+        mode: Mode = "realtime",
+        speed: float = 1.0,
+        wall: Callable[[], int] = wall_micros,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown clock mode {mode!r}")
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self.wall = wall
+        self.mode: Mode = mode
+        self.speed = speed
+        self._anchor_market = start
+        self._anchor_wall = wall()
+
+    def now(self) -> int:
+        if self.mode == "manual":
+            return self._anchor_market
+        elapsed = self.wall() - self._anchor_wall
+        return self._anchor_market + int(elapsed * self.speed)
+
+    def configure(self, mode: Mode | None = None, speed: float | None = None) -> None:
+        """Switch mode or speed without a jump in market time."""
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"unknown clock mode {mode!r}")
+        if speed is not None and not speed > 0:
+            raise ValueError("speed must be positive")
+        self._rebase()
+        if mode is not None:
+            self.mode = mode
+        if speed is not None:
+            self.speed = speed
+
+    def advance(self, micros: int) -> int:
+        """Move market time forward (in either mode) and return the new now."""
+        if micros < 0:
+            raise ValueError("time only moves forward")
+        self._rebase()
+        self._anchor_market += micros
+        return self._anchor_market
+
+    def _rebase(self) -> None:
+        self._anchor_market = self.now()
+        self._anchor_wall = self.wall()

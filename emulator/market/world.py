@@ -1,0 +1,227 @@
+"""The world: one tenant's whole market state, and the only way to change it.
+
+Everything a client sees is derived from here. Every change goes through a method that stamps it with
+market time, drains the engine's events, records trades and publishes on the bus, so the HTTP routes,
+the websockets and the BitcoinAverage view always agree.
+"""
+
+import heapq
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade
+from emulator.engine.units import BTC_SCALE, PPM, parse_units, price_scale
+from emulator.market.accounts import Directory, load_demo_accounts
+from emulator.market.bus import Bus
+from emulator.market.clock import MICROS, Clock, Mode, wall_micros
+from emulator.market.flow import RandomFlow
+from emulator.market.trades import TradeLog
+
+CURRENCIES = ("USD",)
+
+
+def unit_scale(currency: str) -> int:
+    return BTC_SCALE if currency == "BTC" else price_scale(currency)
+
+
+def parse_instant(text: str) -> int:
+    """`2011-07-10T00:00:00Z` (or any ISO 8601 instant, or unix seconds) to microseconds."""
+    text = text.strip()
+    if text.replace(".", "", 1).isdigit():
+        return int(Decimal(text) * MICROS)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * MICROS + moment.microsecond
+
+
+class Model(Protocol):
+    """State an API keeps beside the world (sessions, nonces, ...), saved with it."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def restore(self, state: dict[str, Any]) -> None: ...
+
+
+class World:
+    def __init__(
+        self,
+        seed: int = 1,
+        start: int | None = None,
+        mode: Mode = "realtime",
+        speed: float = 1.0,
+        wall: Callable[[], int] = wall_micros,
+    ) -> None:
+        self.bus = Bus()
+        self.wall = wall
+        self.models: dict[str, Model] = {}
+        self.clock = Clock(start if start is not None else wall(), mode, speed, wall)
+        self._build(seed)
+
+    def _build(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = random.Random(f"world:{seed}")
+        self.engine = MatchingEngine(CURRENCIES)
+        self.trades = TradeLog()
+        self.directory = Directory()
+        self.timers: list[tuple[int, int, str]] = []
+        self._timer_seq = 0
+        self.version = 0
+        self.now = self.clock.now()
+        self.started = self.now
+        self.flow = RandomFlow(seed)
+        self._load_demo_accounts()
+        self.flow.prime(self)
+        self.schedule(self.now + MICROS, "flow")
+        self._handlers: dict[str, Callable[[int], int | None]] = {"flow": lambda now: self.flow.step(self, now)}
+
+    def reset(self, seed: int | None = None, start: int | None = None) -> None:
+        """Back to a fresh world (same bus, so open subscriptions survive); models are cleared."""
+        self.clock = Clock(start if start is not None else self.wall(), self.clock.mode, self.clock.speed, self.wall)
+        self._build(self.seed if seed is None else seed)
+        for model in self.models.values():
+            model.restore({})
+        self.bus.publish("reset", self.version)
+
+    def _load_demo_accounts(self) -> None:
+        fixture = load_demo_accounts()
+        for spec in fixture["users"]:
+            self.add_user(spec["name"], spec["password"], spec.get("balances", {}), spec.get("fee"))
+            user = self.directory.users[spec["name"].lower()]
+            for key in spec.get("mtgox_keys", []):
+                self.directory.add_mtgox_key(user, self.rng, key["key"], key["secret"])
+        for key in fixture["bitcoinaverage_keys"]:
+            self.directory.add_average_key(key["plan"], self.rng, key["public_key"], key["secret_key"])
+        self.engine.drain()
+
+    # -- time -------------------------------------------------------------------------------
+
+    def schedule(self, due: int, name: str) -> None:
+        self._timer_seq += 1
+        heapq.heappush(self.timers, (due, self._timer_seq, name))
+
+    def on_timer(self, name: str, handler: Callable[[int], int | None]) -> None:
+        """Register what a named timer does; a handler returns when it wants to run next, or None."""
+        self._handlers[name] = handler
+
+    def sync(self) -> int:
+        """Play every timer due up to the clock's now, in market-time order; return now."""
+        target = self.clock.now()
+        timers = self.timers
+        while timers and timers[0][0] <= target:
+            due, _, name = heapq.heappop(timers)
+            self.now = max(self.now, due)
+            handler = self._handlers.get(name)
+            following = handler(due) if handler else None
+            if following is not None:
+                self.schedule(following, name)
+        self.now = max(self.now, target)
+        if self.now - self.trades.keep > self.started:
+            self.trades.forget_before(self.now)
+        return self.now
+
+    def advance(self, seconds: float) -> int:
+        self.clock.advance(int(seconds * MICROS))
+        return self.sync()
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def add_user(
+        self, name: str, password: str, balances: dict[str, str] | None = None, fee: str | None = None
+    ) -> None:
+        fee_ppm = int(Decimal(fee) * PPM / 100) if fee is not None else 6500
+        user = self.directory.add_user(name, password, fee_ppm, self.rng)
+        self.engine.set_fee(user.name, fee_ppm)
+        for currency, amount in (balances or {}).items():
+            units = parse_units(str(amount), unit_scale(currency))
+            if units > 0:
+                self.deposit(user.name, currency, units)
+
+    def place(self, user: str, side: int, amount: int, price: int | None, currency: str = "USD") -> PlaceResult:
+        result = self.engine.place(user, side, amount, price, self.now, currency)
+        self._publish()
+        return result
+
+    def cancel(self, user: str, oid: int) -> Order | None:
+        order = self.engine.cancel(user, oid, self.now)
+        self._publish()
+        return order
+
+    def deposit(self, user: str, currency: str, amount: int) -> None:
+        self.engine.deposit(user, currency, amount, self.now)
+        self._publish()
+
+    def withdraw(self, user: str, currency: str, amount: int) -> None:
+        self.engine.withdraw(user, currency, amount, self.now)
+        self._publish()
+
+    def _publish(self) -> None:
+        events = self.engine.drain()
+        if not events:
+            return
+        self.version += 1
+        bus = self.bus
+        for event in events:
+            if isinstance(event, Trade):
+                self.trades.append(event)
+                bus.publish("trade", event)
+                bus.publish(f"user:{event.buyer}", event)
+                bus.publish(f"user:{event.seller}", event)
+            elif isinstance(event, DepthChange):
+                bus.publish("depth", event)
+            elif isinstance(event, OrderUpdate):
+                bus.publish("order", event)
+                bus.publish(f"user:{event.user}", event)
+            elif isinstance(event, BalanceChange):
+                bus.publish("balance", event)
+                bus.publish(f"user:{event.user}", event)
+        bus.publish("changed", self.version)
+
+    # -- snapshot ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        version, state, gauss = self.rng.getstate()
+        return {
+            "seed": self.seed,
+            "clock": {"mode": self.clock.mode, "speed": self.clock.speed, "now": self.clock.now()},
+            "now": self.now,
+            "started": self.started,
+            "version": self.version,
+            "rng": [version, list(state), gauss],
+            "engine": self.engine.snapshot(),
+            "trades": [
+                [t.tid, t.date, t.currency, t.price, t.amount, t.taker_side, t.buy_oid, t.sell_oid, t.buyer, t.seller]
+                for t in self.trades.trades
+            ],
+            "timers": [list(t) for t in self.timers],
+            "timer_seq": self._timer_seq,
+            "flow": self.flow.snapshot(),
+            "directory": self.directory.snapshot(),
+            "models": {name: model.snapshot() for name, model in self.models.items()},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        clock = state["clock"]
+        self.clock = Clock(clock["now"], clock["mode"], clock["speed"], self.wall)
+        self.seed = state["seed"]
+        self.now = state["now"]
+        self.started = state["started"]
+        self.version = state["version"]
+        version, internal, gauss = state["rng"]
+        self.rng = random.Random()
+        self.rng.setstate((version, tuple(internal), gauss))
+        self.engine = MatchingEngine.restore(state["engine"])
+        self.trades = TradeLog()
+        self.trades.extend(Trade(*row) for row in state["trades"])
+        self.timers = [(due, seq, name) for due, seq, name in state["timers"]]
+        self._timer_seq = state["timer_seq"]
+        self.flow = RandomFlow(self.seed)
+        self.flow.restore(state["flow"])
+        self._handlers["flow"] = lambda now: self.flow.step(self, now)
+        self.directory = Directory.restore(state["directory"])
+        for name, model in self.models.items():
+            model.restore(state["models"].get(name, {}))
+        self.bus.publish("reset", self.version)

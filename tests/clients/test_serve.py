@@ -1,0 +1,56 @@
+"""The console script starts a real server that is ready within two seconds."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_console_script_serves_ready_within_two_seconds() -> None:
+    script = shutil.which("btc-market-emulator", path=os.path.dirname(sys.executable)) or shutil.which(
+        "btc-market-emulator"
+    )
+    assert script, "the console script is installed with the package"
+    port = free_port()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [script, "serve", "--port", str(port), "--seed", "5", "--clock", "manual"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        ready = None
+        while time.monotonic() - started < 2.0:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/_emulator/ready", timeout=0.5)
+                if ready.status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.02)
+        assert ready is not None and ready.status_code == 200, "not ready within 2 s"
+        assert ready.json()["seed"] == 5
+        clock = httpx.get(f"http://127.0.0.1:{port}/_emulator/clock").json()
+        assert clock["mode"] == "manual"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=5)
+    assert f"http://127.0.0.1:{port}/_emulator/" in output, "serve prints the URLs it listens on"
+    assert f"ws://127.0.0.1:{port}/mtgox" in output
+
+
+def test_python_dash_m_emulator_shows_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "emulator", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "serve" in result.stdout

@@ -1,0 +1,153 @@
+"""The engine as a specification: any sequence of operations keeps the market's invariants."""
+
+from collections import defaultdict
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from emulator.engine import ASK, BID, MatchingEngine, OrderStatus, Trade
+from emulator.engine.ledger import InsufficientFunds
+from emulator.engine.units import hold_for
+
+USERS = ["alice", "bob", "carol"]
+CURRENCIES = ("USD", "EUR")
+prices = st.integers(min_value=1_000_000, max_value=1_020_000).map(lambda p: p - p % 1000)
+amounts = st.integers(min_value=1, max_value=5 * 10**8)
+
+
+class EngineMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = MatchingEngine(CURRENCIES)
+        self.external: dict[str, int] = defaultdict(int)  # deposits minus withdrawals
+        self.now = 1_000_000
+
+    def tick(self) -> int:
+        self.now += 1_000
+        return self.now
+
+    @rule(user=st.sampled_from(USERS), currency=st.sampled_from(("BTC", *CURRENCIES)), amount=amounts)
+    def deposit(self, user: str, currency: str, amount: int) -> None:
+        self.engine.deposit(user, currency, amount, self.tick())
+        self.external[currency] += amount
+
+    @rule(user=st.sampled_from(USERS), currency=st.sampled_from(("BTC", *CURRENCIES)), amount=amounts)
+    def withdraw(self, user: str, currency: str, amount: int) -> None:
+        try:
+            self.engine.withdraw(user, currency, amount, self.tick())
+        except InsufficientFunds:
+            return
+        self.external[currency] -= amount
+
+    @rule(
+        user=st.sampled_from(USERS),
+        side=st.sampled_from((ASK, BID)),
+        amount=amounts,
+        price=prices | st.none(),
+        currency=st.sampled_from(CURRENCIES),
+    )
+    def place(self, user: str, side: int, amount: int, price: int | None, currency: str) -> None:
+        book = self.engine.books[currency]
+        opposite = book.asks if side == BID else book.bids
+        # the queue a correct engine must consume: best price first, then time, skipping the owner
+        queue = [
+            (order.oid, order.amount)
+            for level in opposite.iter_levels()
+            if price is None or (level.price <= price if side == BID else level.price >= price)
+            for order in level.orders.values()
+            if order.user != user
+        ]
+        self.engine.drain()
+        result = self.engine.place(user, side, amount, price, self.tick(), currency)
+        mine = [e for e in self.engine.drain() if isinstance(e, Trade) and result.oid in (e.buy_oid, e.sell_oid)]
+        filled = 0
+        for trade, (oid, available) in zip(mine, queue, strict=False):
+            assert (trade.sell_oid if side == BID else trade.buy_oid) == oid, "fills must follow price-time priority"
+            filled += trade.amount
+            if trade is not mine[-1]:
+                assert trade.amount == available, "a maker is only partly filled when the taker is done"
+        assert filled == result.filled
+
+    @rule(user=st.sampled_from(USERS), pick=st.integers(min_value=0, max_value=50))
+    def cancel(self, user: str, pick: int) -> None:
+        mine = self.engine.open_orders(user)
+        if not mine:
+            assert self.engine.cancel(user, 10**9, self.tick()) is None
+            return
+        order = mine[pick % len(mine)]
+        assert self.engine.cancel(user, order.oid, self.tick()) is order
+        assert order.oid not in self.engine.orders
+
+    @precondition(lambda self: self.engine.orders)
+    @rule(user=st.sampled_from(USERS))
+    def cancel_someone_elses(self, user: str) -> None:
+        foreign = next((o for o in self.engine.orders.values() if o.user != user), None)
+        if foreign is not None:
+            assert self.engine.cancel(user, foreign.oid, self.tick()) is None
+            assert foreign.oid in self.engine.orders
+
+    @invariant()
+    def book_is_never_crossed(self) -> None:
+        for book in self.engine.books.values():
+            bid, ask = book.best_bid(), book.best_ask()
+            assert bid is None or ask is None or bid < ask
+
+    @invariant()
+    def funds_are_conserved(self) -> None:
+        totals = self.engine.ledger.totals()
+        for currency in ("BTC", *CURRENCIES):
+            assert totals.get(currency, 0) == self.external[currency]
+
+    @invariant()
+    def nothing_is_negative_and_holds_are_backed(self) -> None:
+        for account in self.engine.ledger.accounts.values():
+            for currency, balance in account.balance.items():
+                assert balance >= 0
+                assert 0 <= account.held[currency] <= balance
+
+    @invariant()
+    def resting_orders_are_fully_funded(self) -> None:
+        held: dict[tuple[str, str], int] = defaultdict(int)
+        for order in self.engine.orders.values():
+            assert order.amount > 0
+            if order.status != OrderStatus.ACTIVE:
+                assert order.held == 0
+                continue
+            assert order.price is not None
+            if order.side == ASK:
+                assert order.held == order.amount
+                held[order.user, "BTC"] += order.held
+            else:
+                assert order.held >= hold_for(order.amount, order.price)
+                held[order.user, order.currency] += order.held
+        for account in self.engine.ledger.accounts.values():
+            for currency, amount in account.held.items():
+                assert amount == held[account.name, currency]
+
+    @invariant()
+    def depth_equals_resting_orders(self) -> None:
+        expected: dict[tuple[str, int, int], int] = defaultdict(int)
+        for order in self.engine.orders.values():
+            if order.status == OrderStatus.ACTIVE:
+                assert order.price is not None
+                expected[order.currency, order.side, order.price] += order.amount
+        seen: dict[tuple[str, int, int], int] = {}
+        for currency, book in self.engine.books.items():
+            for side in (ASK, BID):
+                for level in book.side(side).iter_levels():
+                    assert level.volume == sum(o.amount for o in level.orders.values())
+                    priorities = [o.priority for o in level.orders.values()]
+                    assert priorities == sorted(priorities), "a level is a time-ordered queue"
+                    seen[currency, side, level.price] = level.volume
+        assert seen == dict(expected)
+
+    @invariant()
+    def waiting_orders_are_listed(self) -> None:
+        waiting = {o.oid for orders in self.engine.waiting.values() for o in orders}
+        expected = {o.oid for o in self.engine.orders.values() if o.status == OrderStatus.NOT_ENOUGH_FUNDS}
+        assert waiting == expected
+
+
+EngineMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestEngine = EngineMachine.TestCase
