@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from emulator import __version__
+from emulator.apis.bitcoinaverage import routes as bitcoinaverage
+from emulator.apis.mtgox import routes as mtgox
 from emulator.control import routes as control
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSON({"error": "invalid request", "details": problems}, status_code=422)
 
     app.include_router(control.router)
+    app.include_router(mtgox.router)
+    app.include_router(bitcoinaverage.router)
     if settings.admin:
         app.include_router(control.guarded)
     return app

@@ -1,12 +1,36 @@
 """Shared fixtures: every test gets worlds on a manual clock at a fixed instant, so bytes repeat."""
 
+from collections.abc import Iterator
+
 import pytest
+from fastapi import FastAPI
+from starlette.testclient import TestClient
 
+from emulator.app import create_app
 from emulator.market.world import World, parse_instant
+from emulator.settings import Settings
 
-START = parse_instant("2011-07-10T00:00:00Z")
+START_TEXT = "2011-07-10T00:00:00Z"
+START = parse_instant(START_TEXT)
 
 
 @pytest.fixture
 def world() -> World:
     return World(seed=7, start=START, mode="manual")
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    return create_app(Settings(seed=7, clock="manual", start=START_TEXT))
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An in-process client (no socket) on a manual-clock app seeded with 7, starting 2011-07-10."""
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def default_world(client: TestClient) -> World:
+    world: World = client.app.state.registry.get("default")  # type: ignore[attr-defined]
+    return world

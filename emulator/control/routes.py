@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from emulator.control.auth import require_admin
+from emulator.engine.units import to_decimal_string
 from emulator.market.clock import MICROS
-from emulator.market.world import World, parse_instant
+from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
 from emulator.responses import JSON
 from emulator.tenancy import tenant_of, world_of
 
@@ -86,3 +87,67 @@ def advance(body: AdvanceBody, request: Request) -> dict[str, Any]:
     world = world_of(request)
     world.advance(body.seconds)
     return clock_view(world)
+
+
+class AccountBody(BaseModel):
+    name: str = Field(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(..., min_length=1, max_length=256)
+    balances: dict[str, str] = Field(default_factory=dict, description='decimal strings, e.g. {"BTC": "10"}')
+    fee: str | None = Field(None, description="trade fee in percent, default 0.65")
+
+
+class KeyBody(BaseModel):
+    api: Literal["mtgox", "bitcoinaverage"]
+    account: str | None = Field(None, description="mtgox: the user the key acts for")
+    plan: str | None = Field(None, description="bitcoinaverage: free, developer, business or enterprise")
+
+
+@guarded.post("/accounts", status_code=201)
+def create_account(body: AccountBody, request: Request) -> JSON:
+    world = world_of(request)
+    if world.directory.user(body.name) is not None:
+        return JSON({"error": f"account {body.name!r} exists"}, status_code=409)
+    for currency in body.balances:
+        if currency not in ("BTC", *CURRENCIES):
+            return JSON({"error": f"unknown currency {currency!r}"}, status_code=400)
+    try:
+        world.add_user(body.name, body.password, body.balances, body.fee)
+    except (ValueError, ArithmeticError) as exc:
+        return JSON({"error": f"bad balances or fee: {exc}"}, status_code=400)
+    return JSON(account_view(world, body.name), status_code=201)
+
+
+def account_view(world: World, name: str) -> dict[str, Any]:
+    user = world.directory.user(name)
+    assert user is not None
+    account = world.engine.ledger.accounts[user.name]
+    return {
+        "name": user.name,
+        "channel": user.channel,
+        "fee": format(user.fee_ppm / 10_000, "g"),
+        "balances": {c: to_decimal_string(v, unit_scale(c)) for c, v in account.balance.items()},
+    }
+
+
+@guarded.post("/keys", status_code=201)
+def create_key(body: KeyBody, request: Request) -> JSON:
+    world = world_of(request)
+    if body.api == "mtgox":
+        user = world.directory.user(body.account or "")
+        if user is None:
+            return JSON({"error": "mtgox keys need an existing account"}, status_code=400)
+        key = world.directory.add_mtgox_key(user, world.rng)
+        return JSON({"api": "mtgox", "account": user.name, "key": key.key, "secret": key.secret}, status_code=201)
+    try:
+        average = world.directory.add_average_key(body.plan or "developer", world.rng)
+    except ValueError as exc:
+        return JSON({"error": str(exc)}, status_code=400)
+    return JSON(
+        {
+            "api": "bitcoinaverage",
+            "plan": average.plan,
+            "public_key": average.public_key,
+            "secret_key": average.secret_key,
+        },
+        status_code=201,
+    )

@@ -1,0 +1,1 @@
+"""BitcoinAverage API v2: REST routes, signature and plans, websockets."""

@@ -1,0 +1,5 @@
+"""BitcoinAverage v2 REST routes (to be filled in)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["bitcoinaverage"])

@@ -1,0 +1,1 @@
+"""MtGox (2011): the legacy HTTP API and the websocket API."""

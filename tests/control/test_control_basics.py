@@ -1,0 +1,85 @@
+"""The control routes a test leans on: health, ready, reset, clock, accounts and keys."""
+
+from starlette.testclient import TestClient
+
+from emulator.app import create_app
+from emulator.settings import Settings
+from tests.conftest import START_TEXT, default_world
+
+
+def test_health_and_ready(client: TestClient) -> None:
+    assert client.get("/_emulator/health").json() == {"status": "ok"}
+    ready = client.get("/_emulator/ready")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+def test_manual_clock_advances_only_on_request(client: TestClient) -> None:
+    before = client.get("/_emulator/clock").json()
+    assert before["mode"] == "manual" and before["now"] == START_TEXT
+    trades = len(default_world(client).trades)
+    after = client.post("/_emulator/clock/advance", json={"seconds": 90}).json()
+    assert after["timestamp"] == before["timestamp"] + 90
+    assert len(default_world(client).trades) > trades, "the order flow ran during the advanced time"
+
+
+def test_clock_switches_mode_and_speed(client: TestClient) -> None:
+    answer = client.post("/_emulator/clock", json={"mode": "realtime", "speed": 25}).json()
+    assert answer["mode"] == "realtime" and answer["speed"] == 25
+
+
+def test_bad_clock_input_is_a_clear_4xx(client: TestClient) -> None:
+    for body in ({"seconds": -1}, {"seconds": "soon"}, {}, {"seconds": 10**12}):
+        answer = client.post("/_emulator/clock/advance", json=body)
+        assert answer.status_code == 422 and "error" in answer.json()
+    assert client.post("/_emulator/clock", json={"mode": "warp"}).status_code == 422
+    assert client.post("/_emulator/clock", json={"speed": 0}).status_code == 422
+
+
+def test_reset_restores_the_seeded_start(client: TestClient) -> None:
+    fresh = default_world(client).snapshot()
+    client.post("/_emulator/clock/advance", json={"seconds": 120})
+    answer = client.post("/_emulator/reset", json={"start": START_TEXT})
+    assert answer.status_code == 200 and answer.json()["seed"] == 7
+    assert default_world(client).snapshot() == fresh
+    reseeded = client.post("/_emulator/reset", json={"seed": 8, "start": START_TEXT}).json()
+    assert reseeded["seed"] == 8
+
+
+def test_accounts_and_keys(client: TestClient) -> None:
+    made = client.post("/_emulator/accounts", json={"name": "dave", "password": "pw", "balances": {"BTC": "1.5"}})
+    assert made.status_code == 201
+    assert made.json()["balances"]["BTC"] == "1.5"
+    assert client.post("/_emulator/accounts", json={"name": "DAVE", "password": "x"}).status_code == 409
+    assert (
+        client.post("/_emulator/accounts", json={"name": "eve", "password": "x", "balances": {"XYZ": "1"}}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/_emulator/accounts", json={"name": "eve", "password": "x", "balances": {"BTC": "lots"}}
+        ).status_code
+        == 400
+    )
+    key = client.post("/_emulator/keys", json={"api": "mtgox", "account": "dave"})
+    assert key.status_code == 201 and key.json()["key"] and key.json()["secret"]
+    assert client.post("/_emulator/keys", json={"api": "mtgox", "account": "nobody"}).status_code == 400
+    average = client.post("/_emulator/keys", json={"api": "bitcoinaverage", "plan": "business"}).json()
+    assert average["plan"] == "business" and average["public_key"] and average["secret_key"]
+    assert client.post("/_emulator/keys", json={"api": "bitcoinaverage", "plan": "platinum"}).status_code == 400
+
+
+def test_tenants_are_isolated_by_prefix_and_header(client: TestClient) -> None:
+    client.post("/_t/one/_emulator/clock/advance", json={"seconds": 60})
+    one = client.get("/_emulator/clock", headers={"X-Emulator-Tenant": "one"}).json()
+    default = client.get("/_emulator/clock").json()
+    assert one["timestamp"] == default["timestamp"] + 60
+    assert client.get("/_t/bad name!/_emulator/clock").status_code == 400
+
+
+def test_admin_token_guards_the_control_api() -> None:
+    app = create_app(Settings(clock="manual", start=START_TEXT, admin_token="s3cret"))
+    with TestClient(app) as client:
+        assert client.get("/_emulator/health").status_code == 200
+        assert client.get("/_emulator/clock").status_code == 401
+        assert client.get("/_emulator/clock", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/_emulator/clock", headers={"Authorization": "Bearer s3cret"}).status_code == 200
