@@ -27,7 +27,7 @@ class WorldFactory:
     def __call__(self, tenant: str) -> World:
         s = self.settings
         start = parse_instant(s.start) if s.start else None
-        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed)
+        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow)
 
 
 async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:

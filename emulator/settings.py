@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     clock: Literal["realtime", "manual"] = "realtime"
     start: str | None = None  # ISO instant or unix seconds; default: the wall clock at start-up
     scenario: str | None = None
+    flow: bool = True  # false: a quiet market (history, but no agents' book or order flow)
     admin: bool = True  # serve the control API under /_emulator
     admin_token: str | None = None  # when set, the control API wants `Authorization: Bearer <token>`
     max_tenants: int = Field(64, ge=1)

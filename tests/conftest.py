@@ -34,3 +34,11 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def default_world(client: TestClient) -> World:
     world: World = client.app.state.registry.get("default")  # type: ignore[attr-defined]
     return world
+
+
+@pytest.fixture
+def quiet() -> Iterator[TestClient]:
+    """A client on a quiet market: a day of history, no agents' book, no order flow."""
+    app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
+    with TestClient(app) as test_client:
+        yield test_client

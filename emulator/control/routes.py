@@ -25,6 +25,7 @@ class ResetBody(BaseModel):
     seed: int | None = None
     start: str | None = Field(None, description="ISO 8601 instant or unix seconds")
     scenario: str | None = None
+    flow: bool | None = Field(None, description="false: no agents' book and no random order flow")
 
 
 class ClockBody(BaseModel):
@@ -66,8 +67,8 @@ def reset(request: Request, body: ResetBody | None = None) -> dict[str, Any]:
     body = body or ResetBody()
     world = world_of(request)
     start = parse_instant(body.start) if body.start else None
-    world.reset(seed=body.seed, start=start)
-    return {"tenant": tenant_of(request), "seed": world.seed, "clock": clock_view(world)}
+    world.reset(seed=body.seed, start=start, flow=body.flow)
+    return {"tenant": tenant_of(request), "seed": world.seed, "flow": world.flow.enabled, "clock": clock_view(world)}
 
 
 @guarded.get("/clock")

@@ -31,9 +31,9 @@ class RandomFlow:
     book_target = 900  # resting orders the agents aim to keep
     volatility = 0.0002  # of log price, per square root of a second
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, enabled: bool = True) -> None:
         self.rng = random.Random(f"flow:{seed}")
-        self.enabled = True
+        self.enabled = enabled
         self.anchor = self.rng.uniform(14.5, 16.5)
         self.fair = self.anchor
         self.agents = [f"agent-{i:02d}" for i in range(12)]
@@ -41,7 +41,7 @@ class RandomFlow:
     # -- the day before the world starts ----------------------------------------------------
 
     def prime(self, world: "World") -> None:
-        """Give the agents funds, seed 24 h of trade history, and lay out the opening book."""
+        """Give the agents funds, seed 24 h of trade history, and (when enabled) lay out the opening book."""
         start = world.now
         for agent in self.agents:
             world.engine.deposit(agent, "BTC", AGENT_BTC, start)
@@ -49,7 +49,7 @@ class RandomFlow:
         world.engine.drain()
         world.trades.extend(self._history(start))
         rng = self.rng
-        for side in (BID, ASK):
+        for side in (BID, ASK) if self.enabled else ():
             for _ in range(450):
                 offset = 0.001 + min(rng.expovariate(1 / 0.04), 0.45)
                 price = self.fair * (1 - offset if side == BID else 1 + offset)

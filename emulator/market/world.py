@@ -7,6 +7,7 @@ the websockets and the BitcoinAverage view always agree.
 
 import heapq
 import random
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from emulator.market.flow import RandomFlow
 from emulator.market.trades import TradeLog
 
 CURRENCIES = ("USD",)
+WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
 
 
 def unit_scale(currency: str) -> int:
@@ -54,8 +56,10 @@ class World:
         mode: Mode = "realtime",
         speed: float = 1.0,
         wall: Callable[[], int] = wall_micros,
+        flow: bool = True,
     ) -> None:
         self.bus = Bus()
+        self.flow_enabled = flow
         self.wall = wall
         self.models: dict[str, Model] = {}
         self.clock = Clock(start if start is not None else wall(), mode, speed, wall)
@@ -67,19 +71,25 @@ class World:
         self.engine = MatchingEngine(CURRENCIES)
         self.trades = TradeLog()
         self.directory = Directory()
+        self.wallets: dict[str, deque[BalanceChange]] = {}
         self.timers: list[tuple[int, int, str]] = []
         self._timer_seq = 0
         self.version = 0
         self.now = self.clock.now()
         self.started = self.now
-        self.flow = RandomFlow(seed)
+        self.flow = RandomFlow(seed, self.flow_enabled)
         self._load_demo_accounts()
         self.flow.prime(self)
         self.schedule(self.now + MICROS, "flow")
         self._handlers: dict[str, Callable[[int], int | None]] = {"flow": lambda now: self.flow.step(self, now)}
 
-    def reset(self, seed: int | None = None, start: int | None = None) -> None:
-        """Back to a fresh world (same bus, so open subscriptions survive); models are cleared."""
+    def reset(self, seed: int | None = None, start: int | None = None, flow: bool | None = None) -> None:
+        """Back to a fresh world (same bus, so open subscriptions survive); models are cleared.
+
+        With flow=False the world starts quiet: history, but no agents' book and no order flow.
+        """
+        if flow is not None:
+            self.flow_enabled = flow
         self.clock = Clock(start if start is not None else self.wall(), self.clock.mode, self.clock.speed, self.wall)
         self._build(self.seed if seed is None else seed)
         for model in self.models.values():
@@ -134,6 +144,7 @@ class World:
     ) -> None:
         fee_ppm = int(Decimal(fee) * PPM / 100) if fee is not None else 6500
         user = self.directory.add_user(name, password, fee_ppm, self.rng)
+        self.wallets[user.name] = deque(maxlen=WALLET_HISTORY)
         self.engine.set_fee(user.name, fee_ppm)
         for currency, amount in (balances or {}).items():
             units = parse_units(str(amount), unit_scale(currency))
@@ -176,6 +187,9 @@ class World:
                 bus.publish("order", event)
                 bus.publish(f"user:{event.user}", event)
             elif isinstance(event, BalanceChange):
+                wallet = self.wallets.get(event.user)
+                if wallet is not None:
+                    wallet.append(event)
                 bus.publish("balance", event)
                 bus.publish(f"user:{event.user}", event)
         bus.publish("changed", self.version)
@@ -200,6 +214,10 @@ class World:
             "timer_seq": self._timer_seq,
             "flow": self.flow.snapshot(),
             "directory": self.directory.snapshot(),
+            "wallets": {
+                name: [[c.currency, c.delta, c.balance, c.kind, c.date] for c in changes]
+                for name, changes in self.wallets.items()
+            },
             "models": {name: model.snapshot() for name, model in self.models.items()},
         }
 
@@ -220,8 +238,13 @@ class World:
         self._timer_seq = state["timer_seq"]
         self.flow = RandomFlow(self.seed)
         self.flow.restore(state["flow"])
+        self.flow_enabled = self.flow.enabled
         self._handlers["flow"] = lambda now: self.flow.step(self, now)
         self.directory = Directory.restore(state["directory"])
+        self.wallets = {
+            name: deque((BalanceChange(name, *row) for row in rows), maxlen=WALLET_HISTORY)
+            for name, rows in state["wallets"].items()
+        }
         for name, model in self.models.items():
             model.restore(state["models"].get(name, {}))
         self.bus.publish("reset", self.version)

@@ -1,0 +1,58 @@
+"""State the MtGox API keeps beside the world: login sessions, and the mapping of engine order ids
+to the UUIDs MtGox clients see (derived from the world's seed, so they repeat run to run)."""
+
+import hashlib
+import uuid
+from functools import lru_cache
+from typing import Any
+
+from emulator.market.world import World
+
+SESSION_COOKIE = "mtgox_session"
+
+
+@lru_cache(maxsize=65536)
+def order_uuid(seed: int, oid: int) -> str:
+    digest = hashlib.sha256(f"mtgox-order:{seed}:{oid}".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+class MtGoxModel:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.sessions: dict[str, str] = {}  # token -> user name
+        self.logins = 0
+
+    def login(self, user: str) -> str:
+        """A session token: unguessable without the seed, yet the same bytes every run."""
+        self.logins += 1
+        token = hashlib.sha256(f"mtgox-session:{self.world.seed}:{self.logins}:{user}".encode()).hexdigest()
+        self.sessions[token] = user
+        return token
+
+    def session_user(self, token: str | None) -> str | None:
+        return self.sessions.get(token) if token else None
+
+    def oid_of(self, oid: int) -> str:
+        return order_uuid(self.world.seed, oid)
+
+    def find_order(self, user: str, text: str) -> int | None:
+        """The engine oid of one of the user's open orders, by the UUID the client holds."""
+        for order in self.world.engine.open_orders(user):
+            if self.oid_of(order.oid) == text:
+                return order.oid
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"sessions": self.sessions, "logins": self.logins}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.sessions = dict(state.get("sessions", {}))
+        self.logins = state.get("logins", 0)
+
+
+def mtgox_model(world: World) -> MtGoxModel:
+    model = world.models.get("mtgox")
+    if not isinstance(model, MtGoxModel):
+        model = world.models["mtgox"] = MtGoxModel(world)
+    return model

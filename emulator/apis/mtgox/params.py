@@ -1,0 +1,32 @@
+"""MtGox's transport: every method takes GET and POST, urlencoded or multipart bodies and the query
+string (body wins); unknown fields are ignored and empty values count as absent."""
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+MAX_BODY = 64 * 1024
+
+
+class BadRequest(Exception):
+    """Input the API answers with `{"error": ...}` (HTTP 200, as MtGox did)."""
+
+
+async def read_params(request: Request) -> tuple[dict[str, str], bytes]:
+    """The request's parameters and its raw body (Rest-Sign signs the raw body)."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise BadRequest("Invalid.")
+    params = {k: v for k, v in parse_qsl(request.url.query, keep_blank_values=True) if v != ""}
+    if body:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            try:
+                form = await request.form()
+            except Exception as exc:  # python-multipart raises several kinds on malformed input
+                raise BadRequest("Invalid.") from exc
+            fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        else:
+            fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        params.update((k, v) for k, v in fields if v != "")
+    return params, body
