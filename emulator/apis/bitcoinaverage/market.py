@@ -1,0 +1,375 @@
+"""The BitcoinAverage view of one world at one second: exchanges, local and global indices.
+
+Choices where the spec is silent:
+- The exchange `mtgox` is the world's MtGox engine: its BTCUSD bid/ask come from the live book, last,
+  24 h high/low/vwap/volume from the trade log, open from the first trade of the last 24 h. At a past
+  instant T its value is the last trade at or before T, used only while that trade is inside the
+  trade log's guaranteed window (the last two days), so answers never depend on when requests came.
+- A local index is the volume-weighted mean (24 h volumes) of its included exchanges' numbers, after
+  dropping outliers: with three or more exchanges, one whose last price is more than
+  `outlier_threshold` (5 %) from the median of the others'. `high`, `low` and `averages.day` are the
+  same weighted mean of the exchanges' 24 h high, low and vwap (vwap = mean of hourly samples);
+  `open.day/week/month` are the index 1, 7 and 30 days ago; `averages.week` the mean of the index
+  every 6 h over the last week, `averages.month` every day over the last 30 days.
+- A global index: for a crypto, each local index converted to USD at the current rates, weighted by
+  its market share (its index volume over the crypto's total), gives the USD value; every fiat's
+  value is that times the fiat's rate. Its volume is the crypto's total volume; `volume_percent` is
+  the fiat's market share (0 for a fiat without a local market).
+- Exchanges' numbers are for the second: the view is cached per (world version, second).
+"""
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from emulator.apis.bitcoinaverage.catalog import Catalog
+from emulator.apis.bitcoinaverage.prices import DAY, HOUR, PRICE, RATE, PriceModel, Quote
+from emulator.engine.units import price_scale
+from emulator.market.clock import MICROS
+
+if TYPE_CHECKING:
+    from emulator.market.world import World
+
+MTGOX = "mtgox"
+MTGOX_SYMBOL = "BTCUSD"
+MTGOX_UNITS = PRICE // price_scale("USD")
+
+
+@dataclass(slots=True, frozen=True)
+class Stats:
+    """An exchange's numbers for one symbol at the view's second, with its 24 h statistics."""
+
+    last: int
+    bid: int
+    ask: int
+    volume: int
+    high: int
+    low: int
+    open: int
+    vwap: int
+    timestamp: int
+
+
+@dataclass(slots=True, frozen=True)
+class Ticker:
+    ask: int
+    bid: int
+    last: int
+    high: int
+    low: int
+    open_day: int
+    open_week: int
+    open_month: int
+    avg_day: int
+    avg_week: int
+    avg_month: int
+    volume: int
+    share_ppm: int  # volume_percent in millionths
+    timestamp: int
+
+
+TICKER_FIELDS = (
+    "ask",
+    "bid",
+    "last",
+    "high",
+    "low",
+    "open_day",
+    "open_week",
+    "open_month",
+    "avg_day",
+    "avg_week",
+    "avg_month",
+)
+
+
+def wavg(values: list[tuple[int, int]]) -> int:
+    """Volume-weighted mean of (value, weight) pairs; a plain mean when no weight is positive."""
+    total = sum(w for _, w in values)
+    if total <= 0:
+        return sum(v for v, _ in values) // len(values)
+    return sum(v * w for v, w in values) // total
+
+
+def split_outliers(quotes: dict[str, Quote], threshold: float, field: str = "last") -> tuple[list[str], list[str]]:
+    """(kept, outliers): outliers are farther than threshold from the median of the others."""
+    names = list(quotes)
+    if len(names) < 3:
+        return names, []
+    kept, out = [], []
+    for name in names:
+        others = sorted(getattr(quotes[n], field) for n in names if n != name)
+        half = len(others) // 2
+        median = others[half] if len(others) % 2 else (others[half - 1] + others[half]) / 2
+        if median > 0 and abs(getattr(quotes[name], field) - median) > threshold * median:
+            out.append(name)
+        else:
+            kept.append(name)
+    return (kept, out) if kept else (names, [])
+
+
+def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, list[str]]:
+    """The index of a set of quotes and the exchanges it used (outliers dropped)."""
+    used, _ = split_outliers(quotes, threshold)
+    chosen = [quotes[n] for n in used]
+    return (
+        Quote(
+            wavg([(q.last, q.volume) for q in chosen]),
+            wavg([(q.bid, q.volume) for q in chosen]),
+            wavg([(q.ask, q.volume) for q in chosen]),
+            sum(q.volume for q in chosen),
+        ),
+        used,
+    )
+
+
+class View:
+    """What the view shows at the world's current second."""
+
+    def __init__(self, catalog: Catalog, model: PriceModel, world: "World") -> None:
+        self.catalog = catalog
+        self.model = model
+        self.world = world
+        self.now_us = world.now
+        self.now = world.now // MICROS
+        self.keep_from = world.now - world.trades.keep
+        self._included = {s: frozenset(e.name for e in catalog.traders(s)) - {MTGOX} for s in catalog.local_symbols}
+        self._local: dict[str, Ticker] = {}
+        self._global_usd: dict[str, Ticker | None] = {}
+        self._stats: dict[tuple[str, str], Stats | None] = {}
+        self._mtgox_live: Stats | bool | None = False
+
+    # -- MtGox ------------------------------------------------------------------------------
+
+    def mtgox_live(self) -> Stats | None:
+        if self._mtgox_live is not False:
+            return self._mtgox_live  # type: ignore[return-value]
+        world = self.world
+        stats = world.trades.stats(world.now)
+        result: Stats | None = None
+        if stats.last is not None:
+            last = stats.last * MTGOX_UNITS
+            book = world.engine.books["USD"]
+            bid, ask = book.best_bid(), book.best_ask()
+            window = world.trades.between(world.now - DAY * MICROS, world.now)
+            opening = window[0].price * MTGOX_UNITS if window else last
+            high = stats.high * MTGOX_UNITS if stats.high is not None else last
+            low = stats.low * MTGOX_UNITS if stats.low is not None else last
+            vwap = stats.vwap * MTGOX_UNITS if stats.vwap is not None else last
+            result = Stats(
+                last,
+                bid * MTGOX_UNITS if bid else last,
+                ask * MTGOX_UNITS if ask else last,
+                stats.volume,
+                max(high, last, opening),
+                min(low, last, opening),
+                opening,
+                vwap,
+                self.now,
+            )
+        self._mtgox_live = result
+        return result
+
+    def mtgox_at(self, t: int) -> Quote | None:
+        """MtGox at a past second: its last trade then, if the log still surely holds it."""
+        if t >= self.now:
+            live = self.mtgox_live()
+            return None if live is None else Quote(live.last, live.bid, live.ask, live.volume)
+        trades = self.world.trades.trades
+        i = bisect_right(trades, t * MICROS + MICROS - 1, key=lambda tr: tr.date) - 1
+        if i < 0 or trades[i].date < self.keep_from:
+            return None
+        live = self.mtgox_live()
+        price = trades[i].price * MTGOX_UNITS
+        return Quote(price, price, price, live.volume if live else 0)
+
+    # -- exchanges --------------------------------------------------------------------------
+
+    def stats(self, exchange: str, symbol: str) -> Stats | None:
+        """An exchange's numbers now with their 24 h statistics (None if it does not trade it)."""
+        key = (exchange, symbol)
+        if key in self._stats:
+            return self._stats[key]
+        result: Stats | None
+        if exchange == MTGOX and symbol == MTGOX_SYMBOL:
+            result = self.mtgox_live()
+        elif symbol not in self.catalog.exchanges[exchange].symbols:
+            result = None
+        else:
+            now = self.now
+            times = [now - DAY, *range((now - DAY) // HOUR * HOUR + HOUR, now, HOUR), now]
+            samples = [self.model.market(t)[symbol][exchange] for t in times]
+            current = samples[-1]
+            lasts = [q.last for q in samples]
+            inactive = self.catalog.exchanges[exchange].inactive_days
+            stamp = now if inactive is None else min(now, self.model.started - inactive * DAY)
+            result = Stats(
+                current.last,
+                current.bid,
+                current.ask,
+                current.volume,
+                max(lasts),
+                min(lasts),
+                lasts[0],
+                sum(lasts) // len(lasts),
+                stamp,
+            )
+        self._stats[key] = result
+        return result
+
+    def quotes_now(self, symbol: str) -> dict[str, Quote]:
+        """The quotes the local index of a symbol starts from (included exchanges only)."""
+        out: dict[str, Quote] = {}
+        for name in self._included.get(symbol, ()):
+            s = self.stats(name, symbol)
+            if s is not None:
+                out[name] = Quote(s.last, s.bid, s.ask, s.volume)
+        if symbol == MTGOX_SYMBOL:
+            live = self.mtgox_live()
+            if live is not None:
+                out[MTGOX] = Quote(live.last, live.bid, live.ask, live.volume)
+        return dict(sorted(out.items()))
+
+    def quotes_at(self, symbol: str, t: int, fast: bool = False) -> dict[str, Quote]:
+        """Included exchanges' quotes of a symbol at second t (t <= now)."""
+        if t >= self.now:
+            return self.quotes_now(symbol)
+        included = self._included.get(symbol, frozenset())
+        if fast:
+            quotes = self.model.symbol_quotes(symbol, t, included)
+        else:
+            quotes = {n: q for n, q in self.model.market(t).get(symbol, {}).items() if n in included}
+        if symbol == MTGOX_SYMBOL:
+            gox = self.mtgox_at(t)
+            if gox is not None:
+                quotes[MTGOX] = gox
+        return dict(sorted(quotes.items()))
+
+    # -- indices ----------------------------------------------------------------------------
+
+    def local_index_now(self, symbol: str) -> tuple[Quote, list[str]]:
+        return combine(self.quotes_now(symbol), self.catalog.outlier_threshold)
+
+    def local_last_at(self, symbol: str, t: int, fast: bool = False) -> int:
+        index, _ = combine(self.quotes_at(symbol, t, fast), self.catalog.outlier_threshold)
+        return index.last
+
+    def local_ticker(self, symbol: str) -> Ticker:
+        cached = self._local.get(symbol)
+        if cached is not None:
+            return cached
+        index, used = self.local_index_now(symbol)
+        stats = [(s, s.volume) for s in (self.stats(n, symbol) for n in used) if s is not None]
+        now = self.now
+        open_day = self.local_last_at(symbol, now - DAY)
+        high = max(wavg([(s.high, w) for s, w in stats]), index.last, open_day)
+        low = min(wavg([(s.low, w) for s, w in stats]), index.last, open_day)
+        week = [now // (6 * HOUR) * 6 * HOUR - i * 6 * HOUR for i in range(28)]
+        month = [now // DAY * DAY - i * DAY for i in range(30)]
+        crypto = symbol[:-3]
+        total = self.crypto_volume(crypto)
+        ticker = Ticker(
+            index.ask,
+            index.bid,
+            index.last,
+            high,
+            low,
+            open_day,
+            self.local_last_at(symbol, now - 7 * DAY),
+            self.local_last_at(symbol, now - 30 * DAY),
+            wavg([(s.vwap, w) for s, w in stats]),
+            sum(self.local_last_at(symbol, t) for t in week) // len(week),
+            sum(self.local_last_at(symbol, t) for t in month) // len(month),
+            index.volume,
+            index.volume * 1_000_000 // total if total else 0,
+            now,
+        )
+        self._local[symbol] = ticker
+        return ticker
+
+    def crypto_volume(self, crypto: str) -> int:
+        return sum(self.local_index_now(s)[0].volume for s in self.local_symbols_of(crypto))
+
+    def local_symbols_of(self, crypto: str) -> list[str]:
+        return [s for s in self.catalog.local_symbols if s[:-3] == crypto]
+
+    def shares(self, crypto: str) -> dict[str, int]:
+        """Market share of each local symbol of a crypto, in millionths."""
+        return {s: self.local_ticker(s).share_ppm for s in self.local_symbols_of(crypto)}
+
+    def global_usd(self, crypto: str) -> Ticker | None:
+        if crypto in self._global_usd:
+            return self._global_usd[crypto]
+        parts = [(s, self.local_ticker(s)) for s in self.local_symbols_of(crypto)]
+        result: Ticker | None = None
+        if parts:
+            rates = {s: self.model.rate(s[-3:], self.now) for s, _ in parts}
+            total = sum(t.volume for _, t in parts)
+            values = {
+                field: wavg([(getattr(t, field) * RATE // rates[s], t.volume) for s, t in parts])
+                for field in TICKER_FIELDS
+            }
+            result = Ticker(**values, volume=total, share_ppm=0, timestamp=self.now)
+        self._global_usd[crypto] = result
+        return result
+
+    def global_ticker(self, symbol: str) -> Ticker | None:
+        crypto, fiat = symbol[:-3], symbol[-3:]
+        usd = self.global_usd(crypto)
+        if usd is None:
+            return None
+        rate = self.model.rate(fiat, self.now)
+        values = {field: getattr(usd, field) * rate // RATE for field in TICKER_FIELDS}
+        share = self.local_ticker(symbol).share_ppm if symbol in self.catalog.local_symbols else 0
+        return Ticker(**values, volume=usd.volume, share_ppm=share, timestamp=self.now)
+
+    def ticker(self, market: str, symbol: str) -> Ticker | None:
+        if market == "local":
+            return self.local_ticker(symbol) if symbol in self.catalog.local_symbols else None
+        return self.global_ticker(symbol) if symbol in self.catalog.global_symbols else None
+
+    def last(self, market: str, symbol: str) -> int | None:
+        ticker = self.ticker(market, symbol)
+        return None if ticker is None else ticker.last
+
+    # -- custom indices and outliers --------------------------------------------------------
+
+    def custom(self, symbol: str, include: set[str] | None, exclude: set[str] | None) -> Quote | None:
+        """An index of a local symbol from only (include) or without (exclude) the named exchanges."""
+        if include is not None:
+            quotes = {}
+            for name in sorted(include):
+                s = self.stats(name, symbol)
+                if s is not None:
+                    quotes[name] = Quote(s.last, s.bid, s.ask, s.volume)
+            if not quotes:
+                return None
+            return combine(quotes, float("inf"))[0]
+        index_quotes = self.quotes_now(symbol)
+        used, _ = split_outliers(index_quotes, self.catalog.outlier_threshold)
+        quotes = {n: index_quotes[n] for n in used if n not in (exclude or set())}
+        if not quotes:
+            return None
+        return combine(quotes, float("inf"))[0]
+
+    def outliers(self) -> dict[str, dict[str, dict[str, int]]]:
+        out: dict[str, dict[str, dict[str, int]]] = {"last": {}, "bid": {}, "ask": {}}
+        for symbol in self.catalog.local_symbols:
+            quotes = self.quotes_now(symbol)
+            for field in out:
+                _, odd = split_outliers(quotes, self.catalog.outlier_threshold, field)
+                if odd:
+                    out[field][symbol] = {n: getattr(quotes[n], field) for n in odd}
+        return out
+
+    def weights(self) -> dict[str, dict[str, int]]:
+        """Each index exchange's share of its symbol's volume, in millionths: exchange -> symbol -> share."""
+        out: dict[str, dict[str, int]] = {}
+        for symbol in self.catalog.local_symbols:
+            quotes = self.quotes_now(symbol)
+            used, _ = split_outliers(quotes, self.catalog.outlier_threshold)
+            total = sum(quotes[n].volume for n in used)
+            for name in used:
+                share = quotes[name].volume * 1_000_000 // total if total else 1_000_000 // len(used)
+                out.setdefault(name, {})[symbol] = share
+        return dict(sorted(out.items()))

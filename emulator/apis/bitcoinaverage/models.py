@@ -1,0 +1,151 @@
+"""The BitcoinAverage state kept beside a world, as `world.models["bitcoinaverage"]`.
+
+Saved with the world (snapshot/restore): rate-limit windows, websocket tickets, websocket client
+counts per key, transactions added at run time and the key-header setting. Not saved: the price
+model and the per-second view, which are caches of pure functions of the world (rebuilt on demand).
+
+Choices where the spec is silent:
+- Rate limits are fixed windows of `window_seconds` of market time, opened by a key's (or an
+  anonymous client address's) first request; a refused request does not count. `Retry-After` is the
+  whole seconds until the window closes.
+- Tickets are unguessable (not seeded), single-use, valid `ticket_seconds` of market time, bound to
+  the key and to the family of channels they were issued for (`v1` or `v2`).
+"""
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from emulator.apis.bitcoinaverage.catalog import Catalog, catalog
+from emulator.apis.bitcoinaverage.market import View
+from emulator.apis.bitcoinaverage.prices import PriceModel
+from emulator.market.accounts import random_token
+from emulator.market.clock import MICROS
+from emulator.market.flow import RandomFlow
+
+if TYPE_CHECKING:
+    from emulator.market.world import World
+
+NAME = "bitcoinaverage"
+MAX_WINDOWS = 10_000
+
+
+@dataclass
+class Ticket:
+    public_key: str
+    expires: int  # market microseconds
+    family: str  # "v1" or "v2"
+
+
+class AverageModel:
+    def __init__(self) -> None:
+        self.catalog: Catalog = catalog()
+        self.windows: dict[str, list[int]] = {}  # identity -> [window start, requests]
+        self.tickets: dict[str, Ticket] = {}
+        self.clients: dict[str, int] = {}  # public key -> connected websocket clients
+        self.transactions: dict[str, int] = {}  # hash -> unix seconds, added at run time
+        self.key_header = self.catalog.plans.key_header
+        self._prices: tuple[tuple[int, int], PriceModel] | None = None
+        self._view: tuple[tuple[int, int, int, int], View] | None = None
+
+    # -- snapshot ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "windows": {k: list(v) for k, v in self.windows.items()},
+            "tickets": {t: [v.public_key, v.expires, v.family] for t, v in self.tickets.items()},
+            "clients": dict(self.clients),
+            "transactions": dict(self.transactions),
+            "key_header": self.key_header,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.windows = {k: list(v) for k, v in state.get("windows", {}).items()}
+        self.tickets = {t: Ticket(*v) for t, v in state.get("tickets", {}).items()}
+        self.clients = dict(state.get("clients", {}))
+        self.transactions = dict(state.get("transactions", {}))
+        self.key_header = state.get("key_header", self.catalog.plans.key_header)
+        self._view = None
+
+    # -- the market -------------------------------------------------------------------------
+
+    def prices(self, world: "World") -> PriceModel:
+        started = world.started // MICROS
+        key = (world.seed, started)
+        if self._prices is None or self._prices[0] != key:
+            level = RandomFlow(world.seed).anchor  # the MtGox flow's seeded opening price
+            self._prices = (key, PriceModel(self.catalog, world.seed, started, level))
+        return self._prices[1]
+
+    def view(self, world: "World") -> View:
+        """The view at the world's current second (cached per world version and second)."""
+        prices = self.prices(world)
+        key = (world.seed, world.started, world.version, world.now // MICROS)
+        if self._view is None or self._view[0] != key:
+            self._view = (key, View(self.catalog, prices, world))
+        return self._view[1]
+
+    def transaction_time(self, tx_hash: str) -> int | None:
+        tx_hash = tx_hash.lower()
+        return self.transactions.get(tx_hash, self.catalog.transactions.get(tx_hash))
+
+    def add_transaction(self, tx_hash: str, when: int) -> None:
+        """Make a transaction known to `blockchain/tx_price` (hash: 64 hex digits; when: unix seconds)."""
+        self.transactions[tx_hash.lower()] = when
+
+    # -- rate limits ------------------------------------------------------------------------
+
+    def hit(self, identity: str, limit: int | None, now: int) -> int | None:
+        """Count a request; None if allowed, else the seconds to wait (Retry-After)."""
+        if limit is None:
+            return None
+        window = self.catalog.plans.window_seconds * MICROS
+        entry = self.windows.get(identity)
+        if entry is None or now >= entry[0] + window:
+            if len(self.windows) >= MAX_WINDOWS:
+                self.windows = {k: v for k, v in self.windows.items() if now < v[0] + window}
+            entry = self.windows[identity] = [now, 0]
+        if entry[1] >= limit:
+            return max(1, math.ceil((entry[0] + window - now) / MICROS))
+        entry[1] += 1
+        return None
+
+    # -- websocket tickets and clients ------------------------------------------------------
+
+    def issue_ticket(self, public_key: str, family: str, now: int) -> str:
+        self.tickets = {t: v for t, v in self.tickets.items() if v.expires > now}
+        ticket = random_token(24)
+        self.tickets[ticket] = Ticket(public_key, now + self.catalog.plans.ticket_seconds * MICROS, family)
+        return ticket
+
+    def consume_ticket(self, ticket: str, public_key: str, now: int, family: str | None = None) -> bool:
+        """For the websocket handshake: True (and the ticket is spent) if it is valid for this key
+        (and, when `family` is given, was issued for that family of channels: "v1" or "v2")."""
+        found = self.tickets.get(ticket)
+        if found is None or found.expires <= now or found.public_key != public_key:
+            return False
+        if family is not None and found.family != family:
+            return False
+        del self.tickets[ticket]
+        return True
+
+    def client_limit_reached(self, public_key: str, plan: str) -> bool:
+        return self.clients.get(public_key, 0) >= self.catalog.plans.websocket_clients.get(plan, 0)
+
+    def connect(self, public_key: str) -> None:
+        self.clients[public_key] = self.clients.get(public_key, 0) + 1
+
+    def disconnect(self, public_key: str) -> None:
+        left = self.clients.get(public_key, 0) - 1
+        if left > 0:
+            self.clients[public_key] = left
+        else:
+            self.clients.pop(public_key, None)
+
+
+def get_model(world: "World") -> AverageModel:
+    model = world.models.get(NAME)
+    if not isinstance(model, AverageModel):
+        model = AverageModel()
+        world.models[NAME] = model
+    return model

@@ -1,0 +1,206 @@
+"""The seeded price process behind the BitcoinAverage view: pure functions of (seed, name, time).
+
+Design (spec §6, with the choices the spec leaves open):
+- Each crypto has a USD price `V_c(t) = level_c * exp(vol_c * (S_c(t) - S_c(t0) + w(t) * L_c(t)) - g_c * age(t))`
+  where t0 is the world's start, `S_c` is short-term value noise (5 min to 1 day layers, a few
+  percent), `L_c` long-term noise (a week to a year, tens of percent) faded in before the start
+  (`w` goes from 0 at t0 to 1 sixty days earlier), and `g_c * age` a growth trend: the further back,
+  the cheaper. After the start the process only wanders a few percent around its level, as the
+  MtGox engine's order flow does around its opening price.
+- Levels: BTC sits at the MtGox flow's seeded opening price (`RandomFlow(seed).anchor`), so the
+  engine's book and the other exchanges' BTCUSD agree; other cryptos are a fixed ratio of it
+  (`btc_ratio` in cryptos.json).
+- Fiat rates (units per USD) drift slowly: the fixture rate times exp of +-0.5 % of daily and weekly
+  noise. USD is exactly 1.
+- Exchange e's mid price of symbol cf: `V_c(t) * fx_f(t) * (1 + offset_e,cf + 0.2 % * vol_c * n_e(t))`
+  with a 10-minute noise `n_e`; bid and ask are half the exchange's spread either side; last is the
+  mid. 24 h volume: `unit_volume_c * size_e * volume_weight_f * (1 + 0.35 * n(t))` (3-hour noise).
+  Inactive exchanges are frozen at `inactive_days` before the world's start.
+- Everything is integers once it leaves the noise: prices in 1e-8 of the fiat (`PRICE`), amounts in
+  1e-8 of the crypto (`AMOUNT`), rates in 1e-8 units per USD (`RATE`).
+"""
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from emulator.apis.bitcoinaverage.catalog import Catalog
+from emulator.apis.bitcoinaverage.noise import key_of, noise, octaves
+
+PRICE = 10**8
+AMOUNT = 10**8
+RATE = 10**8
+MINUTE = 60
+HOUR = 3600
+DAY = 86_400
+YEAR = 365 * DAY
+
+SHORT = ((300, 0.0015), (HOUR, 0.004), (6 * HOUR, 0.008), (DAY, 0.012))
+LONG = ((7 * DAY, 0.05), (30 * DAY, 0.12), (120 * DAY, 0.25), (YEAR, 0.35))
+FADE_IN = 60 * DAY
+FX = ((DAY, 0.002), (7 * DAY, 0.003))
+EXCHANGE_NOISE = 0.002
+VOLUME_NOISE = 0.35
+
+
+@dataclass(slots=True, frozen=True)
+class Quote:
+    """One exchange's (or an index's) numbers for one symbol at one instant."""
+
+    last: int
+    bid: int
+    ask: int
+    volume: int
+
+
+@dataclass(slots=True, frozen=True)
+class Pair:
+    exchange: str
+    symbol: str
+    crypto: str
+    fiat: str
+    offset: float
+    half_spread: float
+    volume: float  # nominal 24 h volume in AMOUNT units
+    mid_key: int
+    volume_key: int
+    frozen_at: int | None  # seconds; inactive exchanges stop there
+
+
+class PriceModel:
+    """The pure part of the market: no world state besides seed, start and the BTC level."""
+
+    def __init__(self, catalog: Catalog, seed: int, started: int, btc_level: float) -> None:
+        self.catalog = catalog
+        self.seed = seed
+        self.started = started  # unix seconds
+        self.levels = {c.code: btc_level * c.btc_ratio for c in catalog.cryptos.values()}
+        self._keys = {c: (key_of(seed, "short", c), key_of(seed, "long", c)) for c in catalog.cryptos}
+        self._fx_keys = {f: key_of(seed, "fx", f) for f in catalog.fiats}
+        self._origin = {c: octaves(self._keys[c][0], SHORT, started) for c in catalog.cryptos}
+        self.pairs: dict[str, list[Pair]] = {}
+        for exchange in catalog.exchanges.values():
+            frozen = None if exchange.inactive_days is None else started - exchange.inactive_days * DAY
+            for symbol in exchange.symbols:
+                split = catalog.split(symbol)
+                assert split is not None
+                crypto, fiat = split
+                volume = (
+                    catalog.cryptos[crypto].unit_volume * exchange.size * catalog.fiats[fiat].volume_weight * AMOUNT
+                )
+                self.pairs.setdefault(symbol, []).append(
+                    Pair(
+                        exchange.name,
+                        symbol,
+                        crypto,
+                        fiat,
+                        exchange.offset_of(symbol),
+                        exchange.spread / 2,
+                        volume,
+                        key_of(seed, "mid", exchange.name, symbol),
+                        key_of(seed, "volume", exchange.name, symbol),
+                        frozen,
+                    )
+                )
+        self._cache: OrderedDict[int, dict[str, dict[str, Quote]]] = OrderedDict()
+
+    # -- common processes -------------------------------------------------------------------
+
+    def usd(self, crypto: str, t: int) -> float:
+        """The crypto's common USD price at t (float: it is a process, not money yet)."""
+        c = self.catalog.cryptos[crypto]
+        short_key, long_key = self._keys[crypto]
+        log = octaves(short_key, SHORT, t) - self._origin[crypto]
+        age = self.started - t
+        if age > 0:
+            log += min(1.0, age / FADE_IN) * octaves(long_key, LONG, t)
+        log *= c.volatility
+        if age > 0:
+            log -= c.growth_per_year * age / YEAR
+        return self.levels[crypto] * math.exp(log)
+
+    def fx(self, fiat: str, t: int) -> float:
+        """Units of the fiat per US dollar at t."""
+        if fiat == "USD":
+            return 1.0
+        return self.catalog.fiats[fiat].rate * math.exp(octaves(self._fx_keys[fiat], FX, t))
+
+    def rate(self, fiat: str, t: int) -> int:
+        """The fiat's rate in RATE units, as the view publishes it."""
+        return round(self.fx(fiat, t) * RATE)
+
+    # -- exchanges ---------------------------------------------------------------------------
+
+    def quote(self, pair: Pair, t: int, base: float) -> Quote:
+        """`base` is usd(crypto, t) * fx(fiat, t) for the pair's symbol at t (shared by all pairs)."""
+        mid = base * (1.0 + pair.offset + EXCHANGE_NOISE * noise(pair.mid_key, 600, t))
+        volume = pair.volume * (1.0 + VOLUME_NOISE * noise(pair.volume_key, 3 * HOUR, t))
+        return Quote(
+            round(mid * PRICE),
+            round(mid * (1.0 - pair.half_spread) * PRICE),
+            round(mid * (1.0 + pair.half_spread) * PRICE),
+            round(volume),
+        )
+
+    def symbol_quotes(self, symbol: str, t: int, names: frozenset[str] | None = None) -> dict[str, Quote]:
+        """Every (or the named) exchange's quote of one symbol at t."""
+        pairs = self.pairs.get(symbol, ())
+        out: dict[str, Quote] = {}
+        base: float | None = None
+        for pair in pairs:
+            if names is not None and pair.exchange not in names:
+                continue
+            if pair.frozen_at is not None and pair.frozen_at < t:
+                at = pair.frozen_at
+                out[pair.exchange] = self.quote(pair, at, self.usd(pair.crypto, at) * self.fx(pair.fiat, at))
+                continue
+            if base is None:
+                base = self.usd(pair.crypto, t) * self.fx(pair.fiat, t)
+            out[pair.exchange] = self.quote(pair, t, base)
+        return out
+
+    def market(self, t: int) -> dict[str, dict[str, Quote]]:
+        """All quotes of all exchanges at t: symbol -> exchange -> quote (cached, newest 600 instants)."""
+        cached = self._cache.get(t)
+        if cached is not None:
+            self._cache.move_to_end(t)
+            return cached
+        usd = {c: self.usd(c, t) for c in self.catalog.cryptos}
+        fx = {f: self.fx(f, t) for f in self.catalog.fiats}
+        out: dict[str, dict[str, Quote]] = {}
+        for symbol, pairs in self.pairs.items():
+            quotes = out[symbol] = {}
+            for pair in pairs:
+                if pair.frozen_at is not None and pair.frozen_at < t:
+                    at = pair.frozen_at
+                    quotes[pair.exchange] = self.quote(pair, at, self.usd(pair.crypto, at) * self.fx(pair.fiat, at))
+                else:
+                    quotes[pair.exchange] = self.quote(pair, t, usd[pair.crypto] * fx[pair.fiat])
+        self._cache[t] = out
+        if len(self._cache) > 600:
+            self._cache.popitem(last=False)
+        return out
+
+    # -- the reference index (daily history) -------------------------------------------------
+
+    def reference_factor(self, symbol: str) -> float:
+        """The nominal-volume-weighted premium of a symbol's included exchanges (static outliers out)."""
+        pairs = [p for p in self.pairs.get(symbol, ()) if self.catalog.exchanges[p.exchange].included]
+        if not pairs:
+            return 1.0
+        offsets = sorted(p.offset for p in pairs)
+        median = offsets[len(offsets) // 2]
+        kept = [p for p in pairs if len(pairs) < 3 or abs(p.offset - median) <= self.catalog.outlier_threshold]
+        total = sum(p.volume for p in kept)
+        return sum(p.volume * (1.0 + p.offset) for p in kept) / total
+
+    def global_factor(self, crypto: str) -> float:
+        """The reference premium of a crypto's global index: its local ones weighted by nominal volume."""
+        symbols = [s for s in self.catalog.local_symbols if s[:-3] == crypto]
+        total = sum(self.nominal_volume(s) for s in symbols)
+        if not total:
+            return 1.0
+        return sum(self.nominal_volume(s) * self.reference_factor(s) for s in symbols) / total
+
+    def nominal_volume(self, symbol: str) -> float:
+        return sum(p.volume for p in self.pairs.get(symbol, ()) if self.catalog.exchanges[p.exchange].included)

@@ -1,0 +1,104 @@
+"""Integers of the view -> the JSON shapes of BitcoinAverage v2 (spec §3).
+
+Prices are rounded to 2 decimals as the real API did, except prices below 1 (cheap cryptos in
+strong fiats), which keep 6 decimals so they do not collapse to 0. Crypto amounts keep 8 decimals,
+percentages 2. Rates are decimal strings with up to 8 significant digits.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator.apis.bitcoinaverage.catalog import Exchange
+from emulator.apis.bitcoinaverage.market import Stats, Ticker
+from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE, RATE
+
+
+def price(units: int, like: int | None = None) -> float:
+    """A price rounded to 2 decimals, or 6 when it (or the price it is a change of, `like`) is below 1."""
+    value = units / PRICE
+    reference = abs(units if like is None else like)
+    return round(value, 2) if reference >= PRICE else round(value, 6)
+
+
+def amount(units: int) -> float:
+    return round(units / AMOUNT, 8)
+
+
+def rate(units: int) -> str:
+    return format(units / RATE, ".8g")
+
+
+def percent(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 2) if whole else 0.0
+
+
+def display_time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def dmy_time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%d-%m-%Y %H:%M:%S")
+
+
+def iso_time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def changes(t: Ticker) -> dict[str, dict[str, float]]:
+    opens = {"day": t.open_day, "week": t.open_week, "month": t.open_month}
+    return {
+        "price": {k: price(t.last - v, t.last) for k, v in opens.items()},
+        "percent": {k: percent(t.last - v, v) for k, v in opens.items()},
+    }
+
+
+def ticker(t: Ticker) -> dict[str, Any]:
+    return {
+        "ask": price(t.ask),
+        "bid": price(t.bid),
+        "last": price(t.last),
+        "high": price(t.high),
+        "low": price(t.low),
+        "open": {"day": price(t.open_day), "week": price(t.open_week), "month": price(t.open_month)},
+        "averages": {"day": price(t.avg_day), "week": price(t.avg_week), "month": price(t.avg_month)},
+        "volume": amount(t.volume),
+        "changes": changes(t),
+        "volume_percent": round(t.share_ppm / 10_000, 2),
+        "timestamp": t.timestamp,
+        "display_timestamp": display_time(t.timestamp),
+    }
+
+
+def short(t: Ticker) -> dict[str, Any]:
+    return {"last": price(t.last), "averages": {"day": price(t.avg_day)}}
+
+
+def symbol_stats(s: Stats) -> dict[str, float]:
+    return {
+        "last": price(s.last),
+        "volume": amount(s.volume),
+        "ask": price(s.ask),
+        "bid": price(s.bid),
+        "high": price(s.high),
+        "low": price(s.low),
+        "open": price(s.open),
+        "vwap": price(s.vwap),
+    }
+
+
+def exchange(e: Exchange, timestamp: int, symbols: dict[str, Stats]) -> dict[str, Any]:
+    return {
+        "name": e.name,
+        "display_name": e.display_name,
+        "url": e.url,
+        "timestamp": timestamp,
+        "data_source": e.data_source,
+        "symbols": {s: symbol_stats(v) for s, v in symbols.items()},
+    }
+
+
+def listed(e: Exchange, timestamp: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": e.name, "display_name": e.display_name, "url": e.url, "timestamp": timestamp}
+    if e.ignored is not None:
+        out["ignore_reason"] = e.ignored
+    return out
