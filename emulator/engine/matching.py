@@ -8,16 +8,18 @@
 - Market orders take what the book and the user's funds allow; the rest is cancelled.
 """
 
+from bisect import insort
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.engine.book import OrderBook
-from emulator.engine.events import DepthChange, OrderUpdate, Trade
-from emulator.engine.ledger import Account, Ledger
+from emulator.engine.book import Level, OrderBook
+from emulator.engine.events import BalanceChange, DepthChange, OrderUpdate, Trade
+from emulator.engine.ledger import FEE_ACCOUNT, Account, Ledger
 from emulator.engine.orders import ASK, BID, Order, OrderStatus
-from emulator.engine.units import BTC_SCALE, PPM, hold_for
+from emulator.engine.units import BTC_SCALE, PPM
 
 ITEM = "BTC"
+ACTIVE = OrderStatus.ACTIVE
 MIN_ACTIVATION = 10**6  # a waiting order is woken in parts no smaller than 0.01 BTC
 
 
@@ -52,47 +54,99 @@ class MatchingEngine:
         if amount <= 0 or (price is not None and price <= 0):
             raise ValueError("amount and price must be positive")
         book = self.books[currency]
-        account = self.ledger.open(user)
+        account = self.ledger.accounts.get(user) or self.ledger.open(user)
         self._now = now
-        order = self._new_order(user, side, currency, price, amount)
-        funded = self._fundable(account, order, amount)
-        waiting_oid = None
-        filled = 0
+        # a new order (what _new_order does, written out: this is the hot path)
+        oid = self.next_oid
+        self.next_oid = oid + 1
+        priority = self.last_priority + 1
+        if now > priority:
+            priority = now
+        self.last_priority = priority
+        order = Order(oid, user, side, currency, price, amount, priority, now)
+        self.orders[oid] = order
+        mine = self.by_user.get(user)
+        if mine is None:
+            mine = self.by_user[user] = {}
+        mine[oid] = order
+        # what the user's free funds pay for (reading balance, then held, like Account.available)
+        if side == ASK:
+            free = account.balance[ITEM] - account.held[ITEM]
+            funded = amount if amount <= free else free
+        elif price is None:
+            funded = amount  # a market buy is limited fill by fill, at each fill's price
+        else:
+            free = (account.balance[currency] - account.held[currency]) * BTC_SCALE // price
+            funded = amount if amount <= free else free
+        rest = None
         if funded < amount and price is not None:
             if funded == 0:
                 self._wait(order, None)
                 self._finish()
-                return PlaceResult(order.oid, None, 0)
+                return PlaceResult(oid, None, 0)
             rest = self._new_order(user, side, currency, price, amount - funded)
             order.amount = funded
-            waiting_oid = rest.oid
-        else:
-            order.amount = funded if price is None and side == ASK else amount
+        elif price is None and side == ASK:
+            order.amount = funded
         filled = self._activate(account, order, book, order.amount, "added")
-        if waiting_oid is not None:
-            self._wait(self.orders[waiting_oid], None)
-        self._finish()
-        return PlaceResult(order.oid, waiting_oid, filled)
+        if rest is not None:
+            self._wait(rest, None)
+            self._finish()
+            return PlaceResult(oid, rest.oid, filled)
+        if self._touched:
+            self._finish()
+        else:
+            self._flush_depth(now)
+        return PlaceResult(oid, None, filled)
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
         """Cancel one of the user's open orders; an unknown or foreign oid changes nothing."""
-        order = self.orders.get(oid)
+        orders = self.orders
+        order = orders.get(oid)
         if order is None or order.user != user:
             return None
         self._now = now
         account = self.ledger.accounts[user]
-        if order.status == OrderStatus.ACTIVE:
-            self.books[order.currency].side(order.side).remove(order)
-            self._depth_delta(order, -order.amount)
-            self._release(account, order)
+        amount = order.amount
+        side = order.side
+        currency = order.currency
+        price = order.price
+        waiting = self.waiting
+        if order.status == ACTIVE:
+            assert price is not None
+            book = self.books[currency]
+            book_side = book.asks if side == ASK else book.bids
+            key = -price if side == ASK else price
+            level = book_side.levels[key]
+            del level.orders[oid]
+            level.volume -= amount
+            if not level.orders:
+                book_side.drop(key)
+            depth = self._depth
+            dkey = (currency, side, price)
+            depth[dkey] = depth.get(dkey, 0) - amount
+            account.held[ITEM if side == ASK else currency] -= order.held
+            order.held = 0
+            status = 1
         else:
-            self.waiting[user].remove(order)
-            if not self.waiting[user]:
-                del self.waiting[user]
-        self._close(order)
-        self._update(order, -order.amount, "cancelled")
-        self._touch(user)
-        self._finish()
+            queue = waiting[user]
+            queue.remove(order)
+            if not queue:
+                del waiting[user]
+            status = int(order.status)
+        del orders[oid]
+        mine = self.by_user[user]
+        del mine[oid]
+        if not mine:
+            del self.by_user[user]
+        self.events.append(OrderUpdate(oid, user, side, currency, price, -amount, amount, status, "cancelled", now))
+        if user in waiting:
+            self._touched[user] = None
+            self._finish()
+        elif self._touched:
+            self._finish()
+        else:
+            self._flush_depth(now)
         return order
 
     def deposit(self, user: str, currency: str, amount: int, now: int) -> None:
@@ -110,8 +164,8 @@ class MatchingEngine:
 
     def drain(self) -> list[Any]:
         """Hand over the events emitted since the last drain."""
-        events = self.events[:]
-        self.events.clear()
+        events = self.events
+        self.events = self.ledger.events = []
         return events
 
     def open_orders(self, user: str) -> list[Order]:
@@ -123,10 +177,17 @@ class MatchingEngine:
     def _new_order(self, user: str, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid
         self.next_oid = oid + 1
-        priority = self.last_priority = max(self._now, self.last_priority + 1)
-        order = Order(oid, user, side, currency, price, amount, priority, self._now)
+        now = self._now
+        priority = self.last_priority + 1
+        if now > priority:
+            priority = now
+        self.last_priority = priority
+        order = Order(oid, user, side, currency, price, amount, priority, now)
         self.orders[oid] = order
-        self.by_user.setdefault(user, {})[oid] = order
+        mine = self.by_user.get(user)
+        if mine is None:
+            mine = self.by_user[user] = {}
+        mine[oid] = order
         return order
 
     def _close(self, order: Order) -> None:
@@ -143,14 +204,6 @@ class MatchingEngine:
             return amount  # a market buy is limited fill by fill, at each fill's price
         return min(amount, account.available(order.currency) * BTC_SCALE // order.price)
 
-    def _hold(self, account: Account, order: Order) -> None:
-        if order.side == ASK:
-            order.held = order.amount
-            account.held[ITEM] += order.amount
-        elif order.price is not None:
-            order.held = hold_for(order.amount, order.price)
-            account.held[order.currency] += order.held
-
     def _release(self, account: Account, order: Order) -> None:
         account.held[ITEM if order.side == ASK else order.currency] -= order.held
         order.held = 0
@@ -165,105 +218,191 @@ class MatchingEngine:
         self._update(order, order.amount, "added")
 
     def _activate(self, account: Account, order: Order, book: OrderBook, delta: int, reason: str) -> int:
-        """Hold funds for a funded order, match it, and rest what is left."""
-        order.status = OrderStatus.ACTIVE
-        self._hold(account, order)
-        self._update(order, delta, reason)
+        """Hold funds for a funded order, match it, and rest what is left.
+
+        This is the hot path, so the hold, the matching and every fill are written out inline;
+        each wallet movement is still one BalanceChange, in the order Ledger.move would emit it.
+        """
+        now = self._now
+        append = self.events.append
+        order.status = ACTIVE
+        oid = order.oid
+        taker_user = order.user
+        side = order.side
+        currency = order.currency
+        price = order.price
         start = order.amount
-        self._match(account, order, book)
-        filled = start - order.amount
-        if order.amount:
-            opposite = book.asks if order.side == BID else book.bids
-            best = opposite.best()
-            crosses = order.price is None or (
-                best is not None and (best.price <= order.price if order.side == BID else best.price >= order.price)
-            )
-            if crosses:  # market rest, or only the owner's own orders are left to cross
+        if side == ASK:
+            order.held = start
+            account.held[ITEM] += start
+        elif price is not None:
+            order.held = -(-start * price // BTC_SCALE)
+            account.held[currency] += order.held
+        append(OrderUpdate(oid, taker_user, side, currency, price, delta, start, 1, reason, now))
+
+        buying = side == BID
+        opposite = book.asks if buying else book.bids
+        keys = opposite.keys
+        index = 0  # levels before this one (counted from the best) hold only the taker's own orders
+        if start and keys:
+            levels = opposite.levels
+            accounts = self.ledger.accounts
+            fees = accounts[FEE_ACCOUNT]
+            orders_by_oid = self.orders
+            by_user = self.by_user
+            waiting = self.waiting
+            touched = self._touched
+            depth = self._depth
+            market_buy = price is None and buying
+            maker_side = ASK if buying else BID
+            remaining = start
+            while remaining and index < len(keys):
+                level = levels[keys[-1 - index]]
+                level_price = level.price
+                if price is not None and (level_price > price if buying else level_price < price):
+                    break
+                makers = level.orders
+                done: list[int] = []
+                traded = 0
+                stop = False
+                for maker in makers.values():
+                    maker_user = maker.user
+                    if maker_user == taker_user:
+                        continue
+                    amount = maker.amount
+                    if remaining < amount:
+                        amount = remaining
+                    if market_buy:
+                        affordable = (account.balance[currency] - account.held[currency]) * BTC_SCALE // level_price
+                        if affordable < amount:
+                            amount = affordable
+                        if amount == 0:
+                            stop = True
+                            break
+                    maker_account = accounts[maker_user]
+                    level.volume -= amount
+                    traded += amount
+                    if buying:
+                        buy, sell, buyer, seller = order, maker, account, maker_account
+                    else:
+                        buy, sell, buyer, seller = maker, order, maker_account, account
+                    cost = amount * level_price // BTC_SCALE
+                    fee_btc = amount * buyer.fee_ppm // PPM
+                    fee_cash = cost * seller.fee_ppm // PPM
+
+                    # seller: BTC leaves the hold, currency arrives less the fee
+                    seller.held[ITEM] -= amount
+                    sell.held -= amount
+                    name = seller.name
+                    balances = seller.balance
+                    value = balances[ITEM] - amount
+                    balances[ITEM] = value
+                    append(BalanceChange(name, ITEM, -amount, value, "out", now))
+                    value = balances[currency] + cost
+                    balances[currency] = value
+                    append(BalanceChange(name, currency, cost, value, "earned", now))
+                    if fee_cash:
+                        value = balances[currency] - fee_cash
+                        balances[currency] = value
+                        append(BalanceChange(name, currency, -fee_cash, value, "fee", now))
+                        value = fees.balance[currency] + fee_cash
+                        fees.balance[currency] = value
+                        append(BalanceChange(fees.name, currency, fee_cash, value, "fee", now))
+                    # buyer: currency leaves (the hold shrinks to what the rest needs), BTC arrives less the fee
+                    name = buyer.name
+                    balances = buyer.balance
+                    value = balances[currency] - cost
+                    balances[currency] = value
+                    append(BalanceChange(name, currency, -cost, value, "spent", now))
+                    value = balances[ITEM] + amount
+                    balances[ITEM] = value
+                    append(BalanceChange(name, ITEM, amount, value, "in", now))
+                    if fee_btc:
+                        value = balances[ITEM] - fee_btc
+                        balances[ITEM] = value
+                        append(BalanceChange(name, ITEM, -fee_btc, value, "fee", now))
+                        value = fees.balance[ITEM] + fee_btc
+                        fees.balance[ITEM] = value
+                        append(BalanceChange(fees.name, ITEM, fee_btc, value, "fee", now))
+                    sell.amount -= amount
+                    buy.amount -= amount
+                    remaining -= amount
+                    buy_price = buy.price
+                    if buy_price is not None:
+                        keep = -(-buy.amount * buy_price // BTC_SCALE)
+                        buyer.held[currency] -= buy.held - keep
+                        buy.held = keep
+
+                    tid = self.last_tid + 1
+                    if now > tid:
+                        tid = now
+                    self.last_tid = tid
+                    buy_user = buy.user
+                    sell_user = sell.user
+                    append(Trade(tid, now, currency, level_price, amount, side, buy.oid, sell.oid, buy_user, sell_user))
+                    append(
+                        OrderUpdate(buy.oid, buy_user, BID, currency, buy_price, -amount, buy.amount, 1, "filled", now)
+                    )
+                    append(
+                        OrderUpdate(
+                            sell.oid, sell_user, ASK, currency, sell.price, -amount, sell.amount, 1, "filled", now
+                        )
+                    )
+                    if buy_user in waiting:
+                        touched[buy_user] = None
+                    if sell_user in waiting:
+                        touched[sell_user] = None
+
+                    if maker.amount == 0:
+                        maker_oid = maker.oid
+                        done.append(maker_oid)
+                        del orders_by_oid[maker_oid]
+                        mine = by_user[maker_user]
+                        del mine[maker_oid]
+                        if not mine:
+                            del by_user[maker_user]
+                        if maker.held:
+                            maker_account.held[ITEM if buying else currency] -= maker.held
+                            maker.held = 0
+                    if not remaining:
+                        break
+                for maker_oid in done:
+                    del makers[maker_oid]
+                if traded:
+                    dkey = (currency, maker_side, level_price)
+                    depth[dkey] = depth.get(dkey, 0) - traded
+                if stop:  # a market buy out of funds: what is left of it is cancelled below
+                    break
+                if makers:
+                    index += 1
+                elif index:
+                    opposite.drop(keys[-1 - index])
+                else:
+                    del levels[keys.pop()]
+
+        remaining = order.amount
+        if remaining:
+            if price is None or index:  # market rest, or only the owner's own orders are left to cross
                 self._close(order)
                 self._release(account, order)
-                self._update(order, -order.amount, "cancelled")
+                append(OrderUpdate(oid, taker_user, side, currency, price, -remaining, remaining, 1, "cancelled", now))
             else:
-                book.side(order.side).add(order)
-                self._depth_delta(order, order.amount)
+                assert price is not None
+                own = book.bids if buying else book.asks
+                key = price if buying else -price
+                home = own.levels.get(key)
+                if home is None:
+                    home = own.levels[key] = Level(price)
+                    insort(own.keys, key)
+                home.orders[oid] = order
+                home.volume += remaining
+                depth = self._depth
+                dkey = (currency, side, price)
+                depth[dkey] = depth.get(dkey, 0) + remaining
         else:
             self._close(order)
             self._release(account, order)
-        return filled
-
-    def _match(self, account: Account, taker: Order, book: OrderBook) -> None:
-        levels = (book.asks if taker.side == BID else book.bids).levels
-        limit = taker.price
-        buying = taker.side == BID
-        index = 0
-        while taker.amount and index < len(levels):
-            level = levels.peekitem(index)[1]
-            price = level.price
-            if limit is not None and (price > limit if buying else price < limit):
-                break
-            for maker in list(level.orders.values()):
-                if maker.user == taker.user:
-                    continue
-                amount = min(taker.amount, maker.amount)
-                if limit is None and buying:
-                    amount = min(amount, account.available(taker.currency) * BTC_SCALE // price)
-                    if amount == 0:
-                        return
-                maker_account = self.ledger.accounts[maker.user]
-                level.volume -= amount
-                self._depth_delta(maker, -amount)
-                if buying:
-                    self._fill(taker, maker, account, maker_account, price, amount, BID)
-                else:
-                    self._fill(maker, taker, maker_account, account, price, amount, ASK)
-                if maker.amount == 0:
-                    del level.orders[maker.oid]
-                    self._close(maker)
-                    self._release(maker_account, maker)
-                if not taker.amount:
-                    break
-            if level.orders:
-                index += 1
-            else:
-                del levels[levels.keys()[index]]
-
-    def _fill(
-        self, buy: Order, sell: Order, buyer: Account, seller: Account, price: int, amount: int, taker_side: int
-    ) -> None:
-        now = self._now
-        currency = buy.currency
-        cost = amount * price // BTC_SCALE
-        fee_btc = amount * buyer.fee_ppm // PPM
-        fee_cash = cost * seller.fee_ppm // PPM
-        ledger = self.ledger
-        fees = ledger.fees
-
-        # seller: BTC leaves the hold, currency arrives less the fee
-        seller.held[ITEM] -= amount
-        sell.held -= amount
-        ledger.move(seller, ITEM, -amount, "out", now)
-        ledger.move(seller, currency, cost, "earned", now)
-        if fee_cash:
-            ledger.move(seller, currency, -fee_cash, "fee", now)
-            ledger.move(fees, currency, fee_cash, "fee", now)
-        # buyer: currency leaves (the hold shrinks to what the rest needs), BTC arrives less the fee
-        ledger.move(buyer, currency, -cost, "spent", now)
-        ledger.move(buyer, ITEM, amount, "in", now)
-        if fee_btc:
-            ledger.move(buyer, ITEM, -fee_btc, "fee", now)
-            ledger.move(fees, ITEM, fee_btc, "fee", now)
-        sell.amount -= amount
-        buy.amount -= amount
-        if buy.price is not None:
-            keep = hold_for(buy.amount, buy.price)
-            buyer.held[currency] -= buy.held - keep
-            buy.held = keep
-
-        tid = self.last_tid = max(now, self.last_tid + 1)
-        self.events.append(Trade(tid, now, currency, price, amount, taker_side, buy.oid, sell.oid, buy.user, sell.user))
-        self._update(buy, -amount, "filled")
-        self._update(sell, -amount, "filled")
-        self._touch(buy.user)
-        self._touch(sell.user)
+        return start - remaining
 
     def _update(self, order: Order, delta: int, reason: str) -> None:
         self.events.append(
@@ -295,12 +434,16 @@ class MatchingEngine:
             user = next(iter(self._touched))
             del self._touched[user]
             self._wake(user)
-        if self._depth:
-            now = self._now
-            for (currency, side, price), delta in self._depth.items():
+        self._flush_depth(self._now)
+
+    def _flush_depth(self, now: int) -> None:
+        depth = self._depth
+        if depth:
+            append = self.events.append
+            for (currency, side, price), delta in depth.items():
                 if delta:
-                    self.events.append(DepthChange(currency, side, price, delta, now))
-            self._depth.clear()
+                    append(DepthChange(currency, side, price, delta, now))
+            depth.clear()
 
     def _wake(self, user: str) -> None:
         account = self.ledger.accounts[user]
