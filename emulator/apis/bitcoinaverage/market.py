@@ -6,8 +6,10 @@ Choices where the spec is silent:
   instant T its value is the last trade at or before T, used only while that trade is inside the
   trade log's guaranteed window (the last two days), so answers never depend on when requests came.
 - A local index is the volume-weighted mean (24 h volumes) of its included exchanges' numbers, after
-  dropping outliers: with three or more exchanges, one whose last price is more than
-  `outlier_threshold` (5 %) from the median of the others'. `high`, `low` and `averages.day` are the
+  dropping outliers: with three or more exchanges, one whose last price is `outlier_threshold` (5 %)
+  or more from the median of the others'. So that an exchange drifting towards outlier status does
+  not make the index jump, its weight fades linearly from full at half the threshold to nothing at
+  the threshold (`weighting/exchanges` shows these effective weights). `high`, `low` and `averages.day` are the
   same weighted mean of the exchanges' 24 h high, low and vwap (vwap = mean of hourly samples);
   `open.day/week/month` are the index 1, 7 and 30 days ago; `averages.week` the mean of the index
   every 6 h over the last week, `averages.month` every day over the last 30 days.
@@ -91,35 +93,63 @@ def wavg(values: list[tuple[int, int]]) -> int:
     return sum(v * w for v, w in values) // total
 
 
-def split_outliers(quotes: dict[str, Quote], threshold: float, field: str = "last") -> tuple[list[str], list[str]]:
-    """(kept, outliers): outliers are farther than threshold from the median of the others."""
+def deviations(quotes: dict[str, Quote], field: str = "last") -> dict[str, float]:
+    """Each quote's relative distance from the median of the others (0 with fewer than three quotes)."""
     names = list(quotes)
-    if len(names) < 3:
-        return names, []
-    kept, out = [], []
-    for name in names:
-        others = sorted(getattr(quotes[n], field) for n in names if n != name)
-        half = len(others) // 2
-        median = others[half] if len(others) % 2 else (others[half - 1] + others[half]) / 2
-        if median > 0 and abs(getattr(quotes[name], field) - median) > threshold * median:
-            out.append(name)
-        else:
-            kept.append(name)
-    return (kept, out) if kept else (names, [])
+    n = len(names)
+    if n < 3:
+        return dict.fromkeys(names, 0.0)
+    values: list[int] = [getattr(quotes[name], field) for name in names]
+    order = sorted(range(n), key=values.__getitem__)
+    ranked = [values[i] for i in order]
+    rank = {i: k for k, i in enumerate(order)}
+
+    def other(j: int, k: int) -> int:  # the j-th smallest value once the k-th smallest is left out
+        return ranked[j] if j < k else ranked[j + 1]
+
+    out = {}
+    half = (n - 1) // 2
+    for i, name in enumerate(names):
+        k = rank[i]
+        median = other(half, k) if (n - 1) % 2 else (other(half - 1, k) + other(half, k)) / 2
+        out[name] = abs(values[i] - median) / median if median > 0 else 0.0
+    return out
 
 
-def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, list[str]]:
-    """The index of a set of quotes and the exchanges it used (outliers dropped)."""
-    used, _ = split_outliers(quotes, threshold)
-    chosen = [quotes[n] for n in used]
+def split_outliers(quotes: dict[str, Quote], threshold: float, field: str = "last") -> tuple[list[str], list[str]]:
+    """(kept, outliers): outliers are at least `threshold` away from the median of the others."""
+    far = deviations(quotes, field)
+    kept = [n for n in quotes if far[n] < threshold]
+    return (kept, [n for n in quotes if far[n] >= threshold]) if kept else (list(quotes), [])
+
+
+def index_weights(quotes: dict[str, Quote], threshold: float) -> dict[str, int]:
+    """Each kept exchange's weight in the index: its volume, faded out linearly between half the
+    outlier threshold and the threshold, so that an exchange drifting away leaves the index without
+    a jump."""
+    far = deviations(quotes)
+    weights = {}
+    for name, quote in quotes.items():
+        distance = far[name]
+        if distance >= threshold:
+            continue
+        fade = 1.0 if distance <= threshold / 2 else (threshold - distance) / (threshold / 2)
+        weights[name] = max(1, round(quote.volume * fade))
+    return weights or {n: max(1, q.volume) for n, q in quotes.items()}
+
+
+def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, dict[str, int]]:
+    """The index of a set of quotes and the weight of each exchange it used (outliers have none)."""
+    weights = index_weights(quotes, threshold)
+    chosen = [(quotes[n], w) for n, w in weights.items()]
     return (
         Quote(
-            wavg([(q.last, q.volume) for q in chosen]),
-            wavg([(q.bid, q.volume) for q in chosen]),
-            wavg([(q.ask, q.volume) for q in chosen]),
-            sum(q.volume for q in chosen),
+            wavg([(q.last, w) for q, w in chosen]),
+            wavg([(q.bid, w) for q, w in chosen]),
+            wavg([(q.ask, w) for q, w in chosen]),
+            sum(q.volume for q, _ in chosen),
         ),
-        used,
+        weights,
     )
 
 
@@ -135,6 +165,8 @@ class View:
         self.keep_from = world.now - world.trades.keep
         self._included = {s: frozenset(e.name for e in catalog.traders(s)) - {MTGOX} for s in catalog.local_symbols}
         self._local: dict[str, Ticker] = {}
+        self._index_now: dict[str, tuple[Quote, dict[str, int]]] = {}
+        self._volumes: dict[str, int] = {}
         self._global_usd: dict[str, Ticker | None] = {}
         self._stats: dict[tuple[str, str], Stats | None] = {}
         self._mtgox_live: Stats | bool | None = False
@@ -247,19 +279,30 @@ class View:
 
     # -- indices ----------------------------------------------------------------------------
 
-    def local_index_now(self, symbol: str) -> tuple[Quote, list[str]]:
-        return combine(self.quotes_now(symbol), self.catalog.outlier_threshold)
+    def local_index_now(self, symbol: str) -> tuple[Quote, dict[str, int]]:
+        found = self._index_now.get(symbol)
+        if found is None:
+            found = self._index_now[symbol] = combine(self.quotes_now(symbol), self.catalog.outlier_threshold)
+        return found
 
     def local_last_at(self, symbol: str, t: int, fast: bool = False) -> int:
+        """The local index's last price at second t <= now (pure, so cached, except with MtGox in it)."""
+        pure = symbol != MTGOX_SYMBOL and t < self.now
+        if pure:
+            cached = self.model.index_cache.get((symbol, t))
+            if cached is not None:
+                return cached
         index, _ = combine(self.quotes_at(symbol, t, fast), self.catalog.outlier_threshold)
+        if pure:
+            self.model.remember_index(symbol, t, index.last)
         return index.last
 
     def local_ticker(self, symbol: str) -> Ticker:
         cached = self._local.get(symbol)
         if cached is not None:
             return cached
-        index, used = self.local_index_now(symbol)
-        stats = [(s, s.volume) for s in (self.stats(n, symbol) for n in used) if s is not None]
+        index, weights = self.local_index_now(symbol)
+        stats = [(s, weights[n]) for n, s in ((n, self.stats(n, symbol)) for n in weights) if s is not None]
         now = self.now
         open_day = self.local_last_at(symbol, now - DAY)
         high = max(wavg([(s.high, w) for s, w in stats]), index.last, open_day)
@@ -288,7 +331,12 @@ class View:
         return ticker
 
     def crypto_volume(self, crypto: str) -> int:
-        return sum(self.local_index_now(s)[0].volume for s in self.local_symbols_of(crypto))
+        found = self._volumes.get(crypto)
+        if found is None:
+            found = self._volumes[crypto] = sum(
+                self.local_index_now(s)[0].volume for s in self.local_symbols_of(crypto)
+            )
+        return found
 
     def local_symbols_of(self, crypto: str) -> list[str]:
         return [s for s in self.catalog.local_symbols if s[:-3] == crypto]
@@ -345,12 +393,10 @@ class View:
             if not quotes:
                 return None
             return combine(quotes, float("inf"))[0]
-        index_quotes = self.quotes_now(symbol)
-        used, _ = split_outliers(index_quotes, self.catalog.outlier_threshold)
-        quotes = {n: index_quotes[n] for n in used if n not in (exclude or set())}
+        quotes = {n: q for n, q in self.quotes_now(symbol).items() if n not in (exclude or set())}
         if not quotes:
             return None
-        return combine(quotes, float("inf"))[0]
+        return combine(quotes, self.catalog.outlier_threshold)[0]
 
     def outliers(self) -> dict[str, dict[str, dict[str, int]]]:
         out: dict[str, dict[str, dict[str, int]]] = {"last": {}, "bid": {}, "ask": {}}
@@ -366,10 +412,8 @@ class View:
         """Each index exchange's share of its symbol's volume, in millionths: exchange -> symbol -> share."""
         out: dict[str, dict[str, int]] = {}
         for symbol in self.catalog.local_symbols:
-            quotes = self.quotes_now(symbol)
-            used, _ = split_outliers(quotes, self.catalog.outlier_threshold)
-            total = sum(quotes[n].volume for n in used)
-            for name in used:
-                share = quotes[name].volume * 1_000_000 // total if total else 1_000_000 // len(used)
-                out.setdefault(name, {})[symbol] = share
+            _, weights = self.local_index_now(symbol)
+            total = sum(weights.values())
+            for name, weight in weights.items():
+                out.setdefault(name, {})[symbol] = weight * 1_000_000 // total
         return dict(sorted(out.items()))

@@ -103,6 +103,12 @@ class PriceModel:
                     )
                 )
         self._cache: OrderedDict[int, dict[str, dict[str, Quote]]] = OrderedDict()
+        self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
+
+    def remember_index(self, symbol: str, t: int, last: int) -> None:
+        if len(self.index_cache) >= 200_000:
+            self.index_cache.clear()
+        self.index_cache[(symbol, t)] = last
 
     # -- common processes -------------------------------------------------------------------
 

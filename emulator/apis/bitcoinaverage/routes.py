@@ -13,7 +13,8 @@ Choices where the spec is silent:
   `exchanges/{name}` shows any of them). `indices/{market}/ticker/changes/all` takes the same
   `crypto`/`fiat` filters as `ticker/all`.
 - Custom indices are for local symbols; `exchanges` is required; include may name any exchange
-  (ignored ones too) and uses no outlier filter; exclude starts from the index's own exchanges.
+  (ignored ones too) and uses no outlier filter; exclude is the index computed as usual (outlier
+  rule included) from the index's exchanges without the named ones.
   When no exchange is left trading the symbol: 404.
 - `convert`: `amount` is a decimal in [0, 1e12]; the result is in the `to` currency, rounded like
   prices (fiat) or to 8 decimals (crypto); fiat->fiat and crypto->crypto are 400.
