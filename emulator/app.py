@@ -15,6 +15,7 @@ from emulator.control import routes as control
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
+from emulator.streaming import Connections
 from emulator.tenancy import TenantError, TenantMiddleware, TooManyTenants, WorldRegistry
 
 
@@ -36,7 +37,7 @@ async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
         await asyncio.sleep(every)
         for world in list(registry.worlds.values()):
             if world.clock.mode == "realtime":
-                world.sync()
+                await world.play()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.connections = Connections()
     app.add_middleware(TenantMiddleware)
 
     @app.exception_handler(TenantError)

@@ -37,9 +37,8 @@ def banner(settings: Settings, port: int) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from emulator.app import create_app
+    from emulator.server import EmulatorServer
 
     overrides = {
         key: value
@@ -47,18 +46,8 @@ def serve(args: argparse.Namespace) -> int:
         if (value := getattr(args, key)) is not None
     }
     settings = Settings(**overrides)
-    app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="auto")
-    server = uvicorn.Server(config)
-
-    original = server.startup
-
-    async def startup(sockets: Any = None) -> None:
-        await original(sockets)
-        ports = [s.getsockname()[1] for srv in server.servers for s in srv.sockets] or [settings.port]
-        print(banner(settings, ports[0]), flush=True)
-
-    server.startup = startup  # type: ignore[method-assign]
+    server = EmulatorServer(create_app(settings), settings.host, settings.port, args.log_level)
+    server.on_started.append(lambda started: print(banner(settings, started.port), flush=True))
     server.run()
     return 0
 

@@ -84,9 +84,11 @@ def set_clock(body: ClockBody, request: Request) -> dict[str, Any]:
 
 
 @guarded.post("/clock/advance")
-def advance(body: AdvanceBody, request: Request) -> dict[str, Any]:
+async def advance(body: AdvanceBody, request: Request) -> dict[str, Any]:
+    """Play `seconds` of market time now; websocket clients receive it as it is played."""
     world = world_of(request)
-    world.advance(body.seconds)
+    world.clock.advance(int(body.seconds * MICROS))
+    await world.play()
     return clock_view(world)
 
 

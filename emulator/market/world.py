@@ -5,6 +5,7 @@ market time, drains the engine's events, records trades and publishes on the bus
 the websockets and the BitcoinAverage view always agree.
 """
 
+import asyncio
 import heapq
 import random
 from collections import deque
@@ -22,6 +23,7 @@ from emulator.market.flow import RandomFlow
 from emulator.market.trades import TradeLog
 
 CURRENCIES = ("USD",)
+RESET = "reset"  # published on the "reset" topic when the world is rebuilt or restored
 WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
 
 
@@ -62,6 +64,7 @@ class World:
         self.flow_enabled = flow
         self.wall = wall
         self.models: dict[str, Model] = {}
+        self.attachments: dict[str, object] = {}  # runtime helpers (websocket feeds), not state
         self.clock = Clock(start if start is not None else wall(), mode, speed, wall)
         self._build(seed)
 
@@ -94,7 +97,7 @@ class World:
         self._build(self.seed if seed is None else seed)
         for model in self.models.values():
             model.restore({})
-        self.bus.publish("reset", self.version)
+        self.bus.publish("reset", RESET)
 
     def _load_demo_accounts(self) -> None:
         fixture = load_demo_accounts()
@@ -117,9 +120,9 @@ class World:
         """Register what a named timer does; a handler returns when it wants to run next, or None."""
         self._handlers[name] = handler
 
-    def sync(self) -> int:
-        """Play every timer due up to the clock's now, in market-time order; return now."""
-        target = self.clock.now()
+    def sync(self, until: int | None = None) -> int:
+        """Play every timer due up to the clock's now (or `until`, if earlier), in market-time order."""
+        target = self.clock.now() if until is None else min(until, self.clock.now())
         timers = self.timers
         while timers and timers[0][0] <= target:
             due, _, name = heapq.heappop(timers)
@@ -135,6 +138,15 @@ class World:
 
     def advance(self, seconds: float) -> int:
         self.clock.advance(int(seconds * MICROS))
+        return self.sync()
+
+    async def play(self, chunk: int = MICROS) -> int:
+        """Catch up with the clock one chunk of market time at a time, letting the event loop run in
+        between, so websocket writers drain a long advance as it happens instead of all at the end.
+        The events are the same as one sync(): timers run in market-time order either way."""
+        while self.clock.now() - self.now > chunk:
+            self.sync(self.now + chunk)
+            await asyncio.sleep(0)
         return self.sync()
 
     # -- changes ----------------------------------------------------------------------------
@@ -247,4 +259,4 @@ class World:
         }
         for name, model in self.models.items():
             model.restore(state["models"].get(name, {}))
-        self.bus.publish("reset", self.version)
+        self.bus.publish("reset", RESET)

@@ -6,8 +6,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import uvicorn
 from fastapi import FastAPI
+
+from emulator.server import EmulatorServer
 
 
 def free_port() -> int:
@@ -21,7 +22,7 @@ def free_port() -> int:
 def running(app: FastAPI) -> Iterator[str]:
     """Serve the app on 127.0.0.1 and yield its base URL (http://127.0.0.1:PORT)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="auto"))
+    server = EmulatorServer(app, "127.0.0.1", port)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -24,6 +24,7 @@ from emulator.apis.mtgox import rendering
 from emulator.apis.mtgox.auth import authenticate, check_password
 from emulator.apis.mtgox.models import SESSION_COOKIE, MtGoxModel, mtgox_model
 from emulator.apis.mtgox.params import BadRequest, read_params
+from emulator.apis.mtgox.websocket import mtgox_socket
 from emulator.engine import ASK, BID
 from emulator.engine.ledger import InsufficientFunds
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale
@@ -343,3 +344,4 @@ for _prefix in PREFIXES:
                 openapi_extra=_openapi(_method, with_body=_verb == "POST"),
             )
     router.add_api_route(_prefix + "{rest:path}", unknown_method, methods=["GET", "POST"], include_in_schema=False)
+router.add_api_websocket_route("/mtgox", mtgox_socket)

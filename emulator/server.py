@@ -1,0 +1,39 @@
+"""The uvicorn server the `serve` command (and the socket tests) run.
+
+Uvicorn closes open websockets with 1012 on shutdown; the emulator first closes its own with
+1001 ("going away"), which is what a clean shutdown of a real service looks like to a client.
+"""
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from emulator.streaming import GOING_AWAY, Connections
+
+
+class EmulatorServer(uvicorn.Server):
+    def __init__(self, app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
+        super().__init__(uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="auto"))
+        self.app = app
+        self.on_started: list[Any] = []
+
+    @property
+    def port(self) -> int:
+        ports = [s.getsockname()[1] for server in self.servers for s in server.sockets]
+        return int(ports[0]) if ports else self.config.port
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        for callback in self.on_started:
+            callback(self)
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        connections: Connections = self.app.state.connections
+        connections.close_all(*GOING_AWAY)
+        for _ in range(50):  # give the writers a moment to send their close frames
+            if not connections.clients:
+                break
+            await asyncio.sleep(0.01)
+        await super().shutdown(sockets)
