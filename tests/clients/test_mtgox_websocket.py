@@ -193,3 +193,16 @@ def test_a_slow_consumer_is_dropped_without_holding_up_others() -> None:
                 assert read_all(fast), "and the fast one is still served"
         finally:
             slow.close()
+
+
+def test_clean_shutdown_closes_every_socket_with_1001() -> None:
+    app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
+    with running(app) as base:
+        sockets = [open_socket(base) for _ in range(3)]
+        for ws in sockets:
+            read_all(ws)
+    for ws in sockets:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        ws.close()
