@@ -95,8 +95,14 @@ class MatchingEngine:
             return PlaceResult(oid, rest.oid, filled)
         if self._touched:
             self._finish()
-        else:
-            self._flush_depth(now)
+        else:  # _flush_depth, written out
+            depth = self._depth
+            if depth:
+                append = self.events.append
+                for (depth_currency, depth_side, depth_price), delta in depth.items():
+                    if delta:
+                        append(DepthChange(depth_currency, depth_side, depth_price, delta, now))
+                depth.clear()
         return PlaceResult(oid, None, filled)
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
@@ -145,8 +151,14 @@ class MatchingEngine:
             self._finish()
         elif self._touched:
             self._finish()
-        else:
-            self._flush_depth(now)
+        else:  # _flush_depth, written out
+            depth = self._depth
+            if depth:
+                append = self.events.append
+                for (depth_currency, depth_side, depth_price), delta in depth.items():
+                    if delta:
+                        append(DepthChange(depth_currency, depth_side, depth_price, delta, now))
+                depth.clear()
         return order
 
     def deposit(self, user: str, currency: str, amount: int, now: int) -> None:
