@@ -165,6 +165,7 @@ class View:
         self.keep_from = world.now - world.trades.keep
         self._included = {s: frozenset(e.name for e in catalog.traders(s)) - {MTGOX} for s in catalog.local_symbols}
         self._local: dict[str, Ticker] = {}
+        self.memo: dict[tuple[str, ...], object] = {}  # per-second results of routes (history)
         self._index_now: dict[str, tuple[Quote, dict[str, int]]] = {}
         self._volumes: dict[str, int] = {}
         self._global_usd: dict[str, Ticker | None] = {}

@@ -2,7 +2,7 @@
 
 Query strings are parsed here from the raw bytes (spec §1): values arrive unencoded, empty values
 mean absent, comma lists are raw and a leading `&` is fine. Fixed routes are registered before
-parameter routes, each also with a trailing slash, and a catch-all per BitcoinAverage prefix answers
+parameter routes, and a catch-all per BitcoinAverage prefix answers
 unknown routes with the API's 404 body (no global 404 handler: the MtGox API answers differently).
 
 Choices where the spec is silent:
@@ -198,11 +198,10 @@ def query_doc(*names: tuple[str, str]) -> dict[str, Any]:
 
 
 def get(path: str, summary: str, **extra: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a GET route at `path` and, hidden from the schema, at `path/`."""
+    """Register a GET route (the API's paths have no trailing slash; with one they are unknown: 404)."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         router.add_api_route(path, fn, methods=["GET"], summary=summary, **extra)
-        router.add_api_route(path + "/", fn, methods=["GET"], include_in_schema=False)
         return fn
 
     return register
@@ -407,7 +406,10 @@ def history_route(request: Request, market: str, symbol: str) -> Response:
                 raise ApiError(404, f"No history of {sym} at {at}")
             return {"average": rendering.price(found.average), "time": rendering.display_time(found.time)}
         else:
-            points = history.period_points(view, m, sym, period)
+            key = ("period", m, sym, period)
+            points = view.memo.get(key)  # type: ignore[assignment]
+            if points is None:
+                points = view.memo[key] = history.period_points(view, m, sym, period)
             if period == "alltime":
                 fields = ["time", "average", "high", "low", "open", "volume"]
                 rows = [

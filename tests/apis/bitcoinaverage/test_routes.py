@@ -321,4 +321,3 @@ def test_query_conventions(client: TestClient) -> None:
     assert ok(client, "/indices/local/ticker/all?&crypto=BTC&fiat=USD,EUR&") == plain
     assert ok(client, "/indices/local/ticker/all?crypto=BTC&fiat=USD%2CEUR") == plain
     assert ok(client, "/indices/local/ticker/all?crypto=&fiat=&crypto=BTC&fiat=USD,EUR") == plain
-    assert ok(client, "/constants/symbols/local/")["symbols"] == ok(client, "/constants/symbols/local")["symbols"]
