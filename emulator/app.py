@@ -12,6 +12,7 @@ from emulator import __version__
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.mtgox import routes as mtgox
 from emulator.control import routes as control
+from emulator.market import scenario
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
@@ -28,7 +29,8 @@ class WorldFactory:
     def __call__(self, tenant: str) -> World:
         s = self.settings
         start = parse_instant(s.start) if s.start else None
-        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow)
+        story = scenario.load(s.scenario) if s.scenario else None
+        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story)
 
 
 async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
@@ -42,6 +44,8 @@ async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if settings.scenario:
+        scenario.load(settings.scenario)  # fail at start-up, not on the first request
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants)
 
     @contextlib.asynccontextmanager

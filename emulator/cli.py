@@ -52,15 +52,59 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay(args: argparse.Namespace) -> int:
+    from emulator.market.scenario import ScenarioError, load, parse_duration
+    from emulator.replay import write
+
+    try:
+        story = load(args.scenario)
+        seconds = parse_duration(args.until)
+    except (ScenarioError, ValueError) as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2
+    if args.out == "-":
+        count = write(story, args.seed, seconds, sys.stdout)
+    else:
+        with open(args.out, "w", encoding="utf-8") as out:
+            count = write(story, args.seed, seconds, out)
+    print(
+        f"replay: {count} messages from {story.name} (seed {args.seed}, {seconds:g} s) to {args.out}", file=sys.stderr
+    )
+    return 0
+
+
+def validate_scenario(args: argparse.Namespace) -> int:
+    from emulator.market.scenario import ScenarioError, load
+
+    failed = 0
+    for name in args.files:
+        try:
+            story = load(name)
+        except ScenarioError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{name}: ok ({story.name}, {len(story.timeline)} steps)")
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="btc-market-emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
+    play = commands.add_parser("replay", help="run a scenario headless and write its messages as JSON lines")
+    play.add_argument("scenario", help="scenario name or file")
+    play.add_argument("--seed", type=int, help="world seed (default: the scenario's, else 1)")
+    play.add_argument("--until", default="1h", help="market time to run: seconds or 30s, 10m, 1h (default 1h)")
+    play.add_argument("--out", default="-", help="output file (default: standard output)")
+    check = commands.add_parser("validate-scenario", help="check scenario files; errors name file, line and field")
+    check.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
-    parser.print_help()
-    return 2
+    if args.command == "replay":
+        return replay(args)
+    return validate_scenario(args)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from emulator.control.auth import require_admin
-from emulator.engine.units import to_decimal_string
+from emulator.engine import ASK, BID
+from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
 from emulator.market.clock import MICROS
+from emulator.market.scenario import Scenario, ScenarioError, load, parse, shipped_names
 from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
 from emulator.responses import JSON
 from emulator.tenancy import tenant_of, world_of
@@ -19,6 +22,8 @@ guarded = APIRouter(
 )
 
 MAX_ADVANCE_SECONDS = 31 * 86_400
+MAX_BTC = 21_000_000 * BTC_SCALE
+MAX_PRICE = 10_000_000 * 10**5
 
 
 class ResetBody(BaseModel):
@@ -67,7 +72,8 @@ def reset(request: Request, body: ResetBody | None = None) -> dict[str, Any]:
     body = body or ResetBody()
     world = world_of(request)
     start = parse_instant(body.start) if body.start else None
-    world.reset(seed=body.seed, start=start, flow=body.flow)
+    story = _scenario(body.scenario, None) if body.scenario else None
+    world.reset(seed=body.seed, start=start, flow=body.flow, scenario=story)
     return {"tenant": tenant_of(request), "seed": world.seed, "flow": world.flow.enabled, "clock": clock_view(world)}
 
 
@@ -154,3 +160,134 @@ def create_key(body: KeyBody, request: Request) -> JSON:
         },
         status_code=201,
     )
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+
+class ScenarioBody(BaseModel):
+    name: str | None = Field(None, description="a shipped scenario (GET /_emulator/scenarios) or a file path")
+    yaml: str | None = Field(None, description="an inline scenario document", max_length=1_000_000)
+    seed: int | None = None
+    start: str | None = None
+
+
+def _scenario(name: str | None, text: str | None) -> Scenario:
+    try:
+        if text is not None:
+            return parse(text, "<inline>")
+        return load(name or "")
+    except ScenarioError as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+def scenario_view(world: World) -> dict[str, Any]:
+    story = world.scenario
+    pending = sorted(due for due, _, name in world.timers if name.startswith("scenario:"))
+    return {
+        "name": story.name if story else None,
+        "description": story.description if story else None,
+        "steps": len(story.timeline) if story else 0,
+        "done": world.scenario_done,
+        "pending": len(pending),
+        "next_at": pending[0] / MICROS if pending else None,
+        "flow": world.flow.enabled,
+        "clock": clock_view(world),
+    }
+
+
+@guarded.get("/scenarios")
+def list_scenarios() -> dict[str, Any]:
+    return {"scenarios": [{"name": n, "description": load(n).description} for n in shipped_names()]}
+
+
+@guarded.post("/scenario")
+def start_scenario(body: ScenarioBody, request: Request) -> dict[str, Any]:
+    """Load a scenario and start it: the world resets to the scenario's seed, start and market."""
+    if (body.name is None) == (body.yaml is None):
+        raise HTTPException(400, "give exactly one of `name` or `yaml`")
+    story = _scenario(body.name, body.yaml)
+    world = world_of(request)
+    world.reset(seed=body.seed, start=parse_instant(body.start) if body.start else None, scenario=story)
+    return scenario_view(world)
+
+
+@guarded.get("/scenario")
+def scenario_status(request: Request) -> dict[str, Any]:
+    return scenario_view(world_of(request))
+
+
+@guarded.delete("/scenario")
+def stop_scenario(request: Request) -> dict[str, Any]:
+    """Stop the scenario's remaining steps; the market carries on as it is."""
+    world = world_of(request)
+    world.stop_scenario()
+    return scenario_view(world)
+
+
+# -- orders and state --------------------------------------------------------------------------
+
+
+class OrderBody(BaseModel):
+    account: str
+    side: Literal["buy", "sell"]
+    amount: str = Field(..., description="BTC, decimal")
+    price: str | None = Field(None, description="USD, decimal; absent: a market order")
+
+
+@guarded.post("/orders", status_code=201)
+def place_order(body: OrderBody, request: Request) -> JSON:
+    """Place an order as any user (to build a book in a test); MtGox rules apply (status 2 and all)."""
+    world = world_of(request)
+    user = world.directory.user(body.account)
+    if user is None:
+        return JSON({"error": f"unknown account {body.account!r}"}, status_code=404)
+    try:
+        amount = parse_units(body.amount, BTC_SCALE)
+        price = parse_units(body.price, price_scale("USD")) if body.price is not None else None
+    except ValueError as exc:
+        return JSON({"error": str(exc)}, status_code=400)
+    if amount <= 0 or amount > MAX_BTC or (price is not None and not 0 < price <= MAX_PRICE):
+        return JSON({"error": "amount and price must be positive and sane"}, status_code=400)
+    result = world.place(user.name, BID if body.side == "buy" else ASK, amount, price)
+    orders = [
+        {
+            "oid": o.oid,
+            "side": "buy" if o.side == BID else "sell",
+            "amount": to_decimal_string(o.amount, BTC_SCALE),
+            "price": to_decimal_string(o.price, price_scale(o.currency)) if o.price else None,
+            "status": int(o.status),
+        }
+        for o in world.engine.open_orders(user.name)
+    ]
+    return JSON(
+        {
+            "oid": result.oid,
+            "waiting_oid": result.waiting_oid,
+            "filled": to_decimal_string(result.filled, BTC_SCALE),
+            "open_orders": orders,
+        },
+        status_code=201,
+    )
+
+
+@guarded.get("/state")
+def get_state(request: Request) -> JSON:
+    """The whole world as JSON: POST it back to /_emulator/state to restore it byte for byte."""
+    return JSON(world_of(request).snapshot())
+
+
+@guarded.post("/state")
+async def put_state(request: Request) -> dict[str, Any]:
+    world = world_of(request)
+    try:
+        state = orjson.loads(await request.body())
+        saved = world.snapshot()
+        try:
+            world.restore(state)
+        except Exception:
+            world.restore(saved)  # a broken snapshot must not leave a broken world behind
+            raise
+    except Exception as exc:
+        raise HTTPException(400, f"not a snapshot from GET /_emulator/state: {type(exc).__name__}: {exc}") from exc
+    return {"restored": True, "version": world.version, "clock": clock_view(world)}

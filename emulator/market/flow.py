@@ -27,16 +27,48 @@ def _round_price(price: float) -> int:
 
 
 class RandomFlow:
-    mean_interval = 1.0  # seconds of market time between arrivals
-    book_target = 900  # resting orders the agents aim to keep
-    volatility = 0.0002  # of log price, per square root of a second
+    """The agents. A scenario can set the opening price, the book's size, the arrival rate and the
+    volatility, and move the fair price along a path; while a path is being followed, some arrivals
+    sweep the book toward it, so trades really travel with the price."""
 
-    def __init__(self, seed: int, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int,
+        enabled: bool = True,
+        price: float | None = None,
+        levels: int = 450,
+        interval: float = 1.0,
+        volatility: float = 0.0002,
+    ) -> None:
         self.rng = random.Random(f"flow:{seed}")
         self.enabled = enabled
-        self.anchor = self.rng.uniform(14.5, 16.5)
+        drawn = self.rng.uniform(14.5, 16.5)
+        self.anchor = price if price is not None else drawn
         self.fair = self.anchor
+        self.levels = levels  # opening orders per side
+        self.book_target = 2 * levels  # resting orders the agents aim to keep
+        self.mean_interval = interval  # seconds of market time between arrivals
+        self.volatility = volatility  # of log price, per square root of a second
+        self.path: list[Any] | None = None  # [t0, p0, t1, p1, shape] while the price is being moved
         self.agents = [f"agent-{i:02d}" for i in range(12)]
+
+    def move_price(self, now: int, target: float, over: int, shape: str) -> None:
+        """Move the fair price to `target` over `over` µs of market time (linear, exponential or step)."""
+        self.path = [now, self.fair, now + max(over, 0), target, shape]
+
+    def _follow_path(self, now: int) -> bool:
+        if self.path is None:
+            return False
+        t0, p0, t1, p1, shape = self.path
+        if now >= t1 or shape == "step":
+            self.fair = p1
+        else:
+            done = (now - t0) / (t1 - t0)
+            self.fair = p0 * (p1 / p0) ** done if shape == "exponential" else p0 + (p1 - p0) * done
+        self.anchor = self.fair
+        if now >= t1 + 60 * MICROS:  # keep sweeping for a minute after arriving, then let it be
+            self.path = None
+        return True
 
     # -- the day before the world starts ----------------------------------------------------
 
@@ -50,7 +82,7 @@ class RandomFlow:
         world.trades.extend(self._history(start))
         rng = self.rng
         for side in (BID, ASK) if self.enabled else ():
-            for _ in range(450):
+            for _ in range(self.levels):
                 offset = 0.001 + min(rng.expovariate(1 / 0.04), 0.45)
                 price = self.fair * (1 - offset if side == BID else 1 + offset)
                 world.engine.place(rng.choice(self.agents), side, self._amount(), _round_price(price), start)
@@ -90,10 +122,27 @@ class RandomFlow:
         rng = self.rng
         dt = rng.expovariate(1 / self.mean_interval)
         drift = -0.0001 * math.log(self.fair / self.anchor)
-        self.fair *= math.exp(drift * dt + rng.gauss(0, self.volatility * math.sqrt(dt)))
+        shock = rng.gauss(0, self.volatility * math.sqrt(dt))
+        moving = self._follow_path(now)
+        if not moving:
+            self.fair *= math.exp(drift * dt + shock)
         if self.enabled:
-            self._act(world)
+            if moving and rng.random() < 0.5:
+                self._sweep(world)
+            else:
+                self._act(world)
         return now + max(1, int(dt * MICROS))
+
+    def _sweep(self, world: "World") -> None:
+        """Take liquidity toward the fair price: the way a price path becomes real trades."""
+        last = world.trades.last()
+        target = _round_price(self.fair)
+        if last is None or abs(last.price - target) <= target * 0.002:
+            return
+        side = ASK if last.price > target else BID
+        agent = self.rng.choice(self.agents)
+        self._top_up(world, agent)
+        world.place(agent, side, self._amount() * 5, target)
 
     def _act(self, world: "World") -> None:
         rng = self.rng
@@ -143,6 +192,10 @@ class RandomFlow:
             "anchor": self.anchor,
             "fair": self.fair,
             "agents": self.agents,
+            "levels": self.levels,
+            "interval": self.mean_interval,
+            "volatility": self.volatility,
+            "path": self.path,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -152,3 +205,8 @@ class RandomFlow:
         self.anchor = state["anchor"]
         self.fair = state["fair"]
         self.agents = list(state["agents"])
+        self.levels = state["levels"]
+        self.book_target = 2 * self.levels
+        self.mean_interval = state["interval"]
+        self.volatility = state["volatility"]
+        self.path = state["path"]

@@ -5,6 +5,7 @@ engine's microsecond tids. Both grow strictly, so one sorted list serves getTrad
 """
 
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,17 +27,32 @@ class TradeLog:
     def __init__(self, keep: int = 2 * DAY) -> None:
         self.keep = keep  # microseconds of trades kept; older ones are forgotten
         self.trades: list[Trade] = []
-        self._stats_key: tuple[int, int] | None = None
-        self._stats = Stats(None, None, 0, None, None)
+        # the last 24 h, kept incrementally: running sums and monotonic queues for high and low
+        self._window: deque[Trade] = deque()
+        self._volume = 0
+        self._turnover = 0
+        self._highs: deque[Trade] = deque()
+        self._lows: deque[Trade] = deque()
 
     def __len__(self) -> int:
         return len(self.trades)
 
     def extend(self, trades: Iterable[Trade]) -> None:
-        self.trades.extend(trades)
+        for trade in trades:
+            self.append(trade)
 
     def append(self, trade: Trade) -> None:
         self.trades.append(trade)
+        self._window.append(trade)
+        self._volume += trade.amount
+        self._turnover += trade.amount * trade.price
+        highs, lows = self._highs, self._lows
+        while highs and highs[-1].price <= trade.price:
+            highs.pop()
+        highs.append(trade)
+        while lows and lows[-1].price >= trade.price:
+            lows.pop()
+        lows.append(trade)
 
     def forget_before(self, when: int) -> None:
         cut = bisect_left(self.trades, when - self.keep, key=lambda t: t.date)
@@ -55,18 +71,19 @@ class TradeLog:
     def last(self) -> Trade | None:
         return self.trades[-1] if self.trades else None
 
-    def stats(self, now: int, span: int = DAY) -> Stats:
-        """High, low, volume and VWAP over the span before now (cached until a trade or a second passes)."""
-        key = (self.trades[-1].tid if self.trades else 0, now // 1_000_000)
-        if key == self._stats_key:
-            return self._stats
-        window = self.between(now - span, now)
+    def stats(self, now: int) -> Stats:
+        """High, low, volume and VWAP over the 24 h before now. `now` never goes back (market time)."""
+        window, highs, lows = self._window, self._highs, self._lows
+        start = now - DAY
+        while window and window[0].date < start:
+            old = window.popleft()
+            self._volume -= old.amount
+            self._turnover -= old.amount * old.price
+            if highs and highs[0] is old:
+                highs.popleft()
+            if lows and lows[0] is old:
+                lows.popleft()
         last = self.trades[-1].price if self.trades else None
-        if window:
-            volume = sum(t.amount for t in window)
-            turnover = sum(t.amount * t.price for t in window)
-            stats = Stats(max(t.price for t in window), min(t.price for t in window), volume, turnover // volume, last)
-        else:
-            stats = Stats(None, None, 0, None, last)
-        self._stats_key, self._stats = key, stats
-        return stats
+        if not window:
+            return Stats(None, None, 0, None, last)
+        return Stats(highs[0].price, lows[0].price, self._volume, self._turnover // self._volume, last)

@@ -20,6 +20,7 @@ from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
 from emulator.market.clock import MICROS, Clock, Mode, wall_micros
 from emulator.market.flow import RandomFlow
+from emulator.market.scenario import Scenario, Step
 from emulator.market.trades import TradeLog
 
 CURRENCIES = ("USD",)
@@ -45,7 +46,9 @@ def parse_instant(text: str) -> int:
 class Model(Protocol):
     """State an API keeps beside the world (sessions, nonces, ...), saved with it."""
 
-    def snapshot(self) -> dict[str, Any]: ...
+    def snapshot(self) -> dict[str, Any]:
+        """The model's state; an empty dict when it holds nothing (then it is left out)."""
+        ...
 
     def restore(self, state: dict[str, Any]) -> None: ...
 
@@ -53,15 +56,22 @@ class Model(Protocol):
 class World:
     def __init__(
         self,
-        seed: int = 1,
+        seed: int | None = None,
         start: int | None = None,
         mode: Mode = "realtime",
         speed: float = 1.0,
         wall: Callable[[], int] = wall_micros,
         flow: bool = True,
+        scenario: Scenario | None = None,
     ) -> None:
         self.bus = Bus()
         self.flow_enabled = flow
+        self.scenario = scenario
+        if seed is None:
+            seed = scenario.seed if scenario is not None and scenario.seed is not None else 1
+        if scenario is not None:
+            start = parse_instant(scenario.start) if scenario.start and start is None else start
+        self.configured_start = start  # where a reset goes back to (None: the wall clock)
         self.wall = wall
         self.models: dict[str, Model] = {}
         self.attachments: dict[str, object] = {}  # runtime helpers (websocket feeds), not state
@@ -80,20 +90,71 @@ class World:
         self.version = 0
         self.now = self.clock.now()
         self.started = self.now
-        self.flow = RandomFlow(seed, self.flow_enabled)
+        self.exchange_status: dict[str, dict[str, Any]] = {}  # BitcoinAverage exchanges a scenario changed
+        self.scenario_done = 0
+        market = self.scenario.market if self.scenario is not None else None
+        self.flow = RandomFlow(
+            seed,
+            self.flow_enabled and (market is None or market.flow),
+            float(market.price) if market and market.price else None,
+            market.levels if market else 450,
+            market.interval if market else 1.0,
+            market.volatility if market else 0.0002,
+        )
         self._load_demo_accounts()
         self.flow.prime(self)
         self.schedule(self.now + MICROS, "flow")
         self._handlers: dict[str, Callable[[int], int | None]] = {"flow": lambda now: self.flow.step(self, now)}
+        if self.scenario is not None:
+            for index, step in enumerate(self.scenario.timeline):
+                self.schedule(self.started + int(step.at * MICROS), f"scenario:{index}")
+            self._scenario_handlers()
 
-    def reset(self, seed: int | None = None, start: int | None = None, flow: bool | None = None) -> None:
+    def _scenario_handlers(self) -> None:
+        from emulator.market.playback import run_step
+
+        assert self.scenario is not None
+        for index, step in enumerate(self.scenario.timeline):
+            self._handlers[f"scenario:{index}"] = self._step_runner(step, run_step)
+
+    def _step_runner(self, step: Step, run_step: Callable[["World", Step], None]) -> Callable[[int], None]:
+        def run(now: int) -> None:
+            self.scenario_done += 1
+            run_step(self, step)
+
+        return run
+
+    def stop_scenario(self) -> None:
+        """Drop the scenario's pending steps; the market carries on from where it is."""
+        self.timers = [t for t in self.timers if not t[2].startswith("scenario:")]
+        heapq.heapify(self.timers)
+
+    def reset(
+        self,
+        seed: int | None = None,
+        start: int | None = None,
+        flow: bool | None = None,
+        scenario: Scenario | None = None,
+        clear_scenario: bool = False,
+    ) -> None:
         """Back to a fresh world (same bus, so open subscriptions survive); models are cleared.
 
         With flow=False the world starts quiet: history, but no agents' book and no order flow.
+        A new scenario brings its own seed and start unless they are given; without one the world
+        keeps the scenario it had (clear_scenario drops it).
         """
         if flow is not None:
             self.flow_enabled = flow
-        self.clock = Clock(start if start is not None else self.wall(), self.clock.mode, self.clock.speed, self.wall)
+        if scenario is not None:
+            self.scenario = scenario
+            seed = seed if seed is not None else scenario.seed
+            if start is None and scenario.start:
+                start = parse_instant(scenario.start)
+        elif clear_scenario:
+            self.scenario = None
+        if start is None:
+            start = self.configured_start if self.configured_start is not None else self.wall()
+        self.clock = Clock(start, self.clock.mode, self.clock.speed, self.wall)
         self._build(self.seed if seed is None else seed)
         for model in self.models.values():
             model.restore({})
@@ -226,11 +287,15 @@ class World:
             "timer_seq": self._timer_seq,
             "flow": self.flow.snapshot(),
             "directory": self.directory.snapshot(),
+            "scenario": self.scenario.model_dump(by_alias=True, exclude_unset=True) if self.scenario else None,
+            "scenario_done": self.scenario_done,
+            "exchange_status": self.exchange_status,
+            "flow_enabled": self.flow_enabled,
             "wallets": {
                 name: [[c.currency, c.delta, c.balance, c.kind, c.date] for c in changes]
                 for name, changes in self.wallets.items()
             },
-            "models": {name: model.snapshot() for name, model in self.models.items()},
+            "models": {name: saved for name, model in self.models.items() if (saved := model.snapshot())},
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -250,7 +315,12 @@ class World:
         self._timer_seq = state["timer_seq"]
         self.flow = RandomFlow(self.seed)
         self.flow.restore(state["flow"])
-        self.flow_enabled = self.flow.enabled
+        self.flow_enabled = state["flow_enabled"]
+        self.scenario = Scenario.model_validate(state["scenario"]) if state["scenario"] else None
+        self.scenario_done = state["scenario_done"]
+        self.exchange_status = state["exchange_status"]
+        if self.scenario is not None:
+            self._scenario_handlers()
         self._handlers["flow"] = lambda now: self.flow.step(self, now)
         self.directory = Directory.restore(state["directory"])
         self.wallets = {
@@ -258,5 +328,5 @@ class World:
             for name, rows in state["wallets"].items()
         }
         for name, model in self.models.items():
-            model.restore(state["models"].get(name, {}))
+            model.restore(state["models"].get(name, {}))  # a model with nothing in it was left out
         self.bus.publish("reset", RESET)

@@ -44,6 +44,8 @@ class MtGoxModel:
         return None
 
     def snapshot(self) -> dict[str, Any]:
+        if not self.sessions and not self.logins:
+            return {}
         return {"sessions": self.sessions, "logins": self.logins}
 
     def restore(self, state: dict[str, Any]) -> None:

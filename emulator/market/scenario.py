@@ -1,0 +1,219 @@
+"""Scenario files: a seeded market with a timeline of steps, validated with clear errors.
+
+A scenario is YAML (see scenarios/*.yaml, each documented at its top):
+
+    name: flash-crash-2011-06-19
+    description: ...
+    seed: 19                         # optional; the world's seed when absent
+    start: "2011-06-19T00:00:00Z"    # optional market start
+    market: {price: "17.5", flow: true, levels: 450, interval: 1.0, volatility: 0.0002}
+    timeline:
+      - at: 10m                      # market time after the start: 90, 30s, 10m, 1h30m
+        price: {target: "0.01", over: 5m, shape: linear}    # move the fair price (linear|exponential|step)
+      - at: 11m
+        flow: false                  # stop (or start) the random order flow
+      - at: 12m
+        burst: {side: sell, count: 20, amount: "5", from: "10", to: "5"}   # orders spread over a price range
+      - at: 13m
+        trade: {price: "0.01", amount: "100"}     # one trade at that price (maker and taker placed together)
+      - at: 14m
+        order: {user: alice, side: buy, amount: "1", price: "0.5"}          # an order as any user
+      - at: 15m
+        fault: {api: bitcoinaverage, path: "/indices/*", effect: status, status: 503, duration: 30}
+      - at: 16m
+        clear_faults: true
+      - at: 17m
+        key: {public_key: "...", plan: enterprise}   # change (or create) a BitcoinAverage key's plan
+      - at: 18m
+        disconnect: mtgox            # drop websockets: mtgox, bitcoinaverage or all
+      - at: 19m
+        exchange: {name: bitstamp, status: inactive}  # active, inactive, or ignored (with reason)
+
+Errors name the file, the line and the field.
+"""
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from emulator.paths import data_dir
+
+DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from 90, "90", "30s", "10m", "1h", "1h30m"."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like 30s, 10m, 1h30m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = DURATION.match(str(value))
+        if not match or not any(match.groups()):
+            raise ValueError(f"{value!r} is not a duration (use seconds or text like 30s, 10m, 1h30m)")
+        hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if not 0 <= seconds <= 366 * 86_400:
+        raise ValueError("a duration lies between 0 and a year")
+    return seconds
+
+
+def parse_decimal(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ValueError("expected a decimal number")
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError as exc:
+        raise ValueError(f"{value!r} is not a decimal number") from exc
+    if not number.is_finite() or number <= 0:
+        raise ValueError(f"{value!r} must be a positive number")
+    return str(value)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Amount = Annotated[str, BeforeValidator(parse_decimal)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MarketSpec(Strict):
+    price: Amount | None = None
+    flow: bool = True
+    levels: int = Field(450, ge=0, le=5000)
+    interval: float = Field(1.0, gt=0, le=3600)
+    volatility: float = Field(0.0002, ge=0, le=0.1)
+
+
+class PriceMove(Strict):
+    target: Amount
+    over: Duration = 0.0
+    shape: Literal["linear", "exponential", "step"] = "linear"
+
+
+class Burst(Strict):
+    side: Literal["buy", "sell"]
+    count: int = Field(..., ge=1, le=10_000)
+    amount: Amount
+    from_: Amount = Field(..., alias="from")
+    to: Amount
+    user: str | None = None
+
+
+class TradeStep(Strict):
+    price: Amount
+    amount: Amount
+
+
+class OrderStep(Strict):
+    user: str | None = None
+    side: Literal["buy", "sell"]
+    amount: Amount
+    price: Amount | None = None
+
+
+class KeyStep(Strict):
+    public_key: str | None = None
+    plan: Literal["free", "developer", "business", "enterprise"]
+
+
+class ExchangeStep(Strict):
+    name: str
+    status: Literal["active", "inactive", "ignored"]
+    reason: str | None = None
+
+
+class Step(Strict):
+    at: Duration
+    price: PriceMove | None = None
+    flow: bool | None = None
+    burst: Burst | None = None
+    trade: TradeStep | None = None
+    order: OrderStep | None = None
+    fault: dict[str, Any] | None = None
+    clear_faults: bool | None = None
+    key: KeyStep | None = None
+    disconnect: Literal["mtgox", "bitcoinaverage", "all"] | None = None
+    exchange: ExchangeStep | None = None
+
+    @model_validator(mode="after")
+    def one_action(self) -> "Step":
+        actions = [name for name in self.model_fields_set if name != "at"]
+        if len(actions) != 1:
+            raise ValueError(f"a step has `at` and exactly one action; found {sorted(actions) or 'none'}")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(name for name in self.model_fields_set if name != "at")
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    seed: int | None = None
+    start: str | None = None
+    market: MarketSpec = Field(default_factory=MarketSpec)
+    timeline: list[Step] = Field(default_factory=list)
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at a pydantic error location."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+        tree = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ScenarioError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}:1: a scenario is a mapping with at least `name`")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            field = ".".join(str(p) for p in loc) or "(top)"
+            problems.append(f"{source}:{_line_of(tree, loc)}: {field}: {error['msg']}")
+        raise ScenarioError("\n".join(problems)) from exc
+
+
+def load(name_or_path: str) -> Scenario:
+    """A shipped scenario by name (`steady`), or a file path."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        shipped = data_dir("scenarios") / f"{name_or_path}.yaml"
+        if not shipped.is_file():
+            names = ", ".join(shipped_names())
+            raise ScenarioError(f"no scenario {name_or_path!r}: give a file or one of {names}")
+        path = shipped
+    return parse(path.read_text(), str(path))
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.stem for p in data_dir("scenarios").glob("*.yaml"))
