@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.apis.bitcoinaverage.conftest import KEYS, advance, get, signature
-from tests.conftest import START
+from tests.conftest import START, default_world
 
 WORLD_NOW = START // 1_000_000  # the world lives in 2011, far from the wall clock
 GLOBAL = "/indices/global/ticker/BTCUSD"  # developer and above
@@ -28,7 +28,9 @@ def test_a_valid_signature_passes_with_either_clock(client: TestClient) -> None:
 
 @pytest.mark.parametrize("clock", ["wall", "world"])
 def test_the_15_second_window(client: TestClient, clock: str) -> None:
-    now = wall() if clock == "wall" else WORLD_NOW
+    frozen = wall()
+    default_world(client).wall = lambda: frozen * 1_000_000  # the server's wall clock, held still
+    now = frozen if clock == "wall" else WORLD_NOW
     assert signed(client, "X-Signature", signature("developer", now - 14)) == 200
     assert signed(client, "X-Signature", signature("developer", now + 14)) == 200
     stale = client.get(GLOBAL, headers={"X-Signature": signature("developer", now - 16)})
