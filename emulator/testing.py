@@ -1,0 +1,319 @@
+"""pytest plugin: the emulator as a fixture, one isolated tenant (world) per test.
+
+Registered through the `pytest11` entry point, so installing the package is enough. Fixtures:
+
+- `emulator`: a handle on this test's own tenant of an emulator served on a free loopback port:
+  `http_url`, `ws_url`, `mtgox_url`, `tenant`, and control methods (`reset`, `advance`, `clock`,
+  `set_clock`, `account`, `mtgox_key`, `average_key`, `add_fault`, `clear_faults`, `journal`).
+- `emulator_server`: the session's server (started on first use, stopped at the end of the session).
+- `emulator_asgi`: an `httpx.AsyncClient` on the app through `httpx.ASGITransport` (no socket),
+  on this test's own tenant; `emulator_asgi_sync`: the same as a starlette `TestClient`.
+- `emulator_app`: the session's in-process app behind the two ASGI fixtures.
+
+Worlds run on a manual clock; seed, start instant and order flow come from `--emulator-seed`,
+`--emulator-start`, `--emulator-flow` (or the `emulator_seed`, `emulator_start`, `emulator_flow` ini
+options, or EMULATOR_SEED, EMULATOR_START, EMULATOR_FLOW). Imports nothing heavy until a fixture is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+if TYPE_CHECKING:
+    import httpx
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
+
+    from emulator.server import EmulatorServer
+    from emulator.settings import Settings
+
+DEFAULT_START = "2011-07-10T00:00:00Z"
+MAX_TENANTS = 10_000
+TENANT_HEADER = "X-Emulator-Tenant"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class EmulatorError(AssertionError):
+    """A control call the emulator refused; the message carries the route, the status and the body."""
+
+
+class _Response(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+class _Client(Protocol):
+    def request(self, method: str, url: str, *, json: Any = ..., params: Any = ...) -> Any: ...
+
+
+class Control:
+    """The control API (/_emulator) of one tenant, over any sync httpx-style client whose base URL or
+    headers already pick the tenant (the `emulator` fixture's own client, or `emulator_asgi_sync`)."""
+
+    def __init__(self, client: _Client) -> None:
+        self.client = client
+
+    def _call(self, method: str, path: str, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        response: _Response = self.client.request(method, "/_emulator/" + path, json=json, params=params)
+        if not 200 <= response.status_code < 300:
+            raise EmulatorError(f"{method} /_emulator/{path}: HTTP {response.status_code}: {response.text[:500]}")
+        return response.json() if response.text else None
+
+    def reset(self, seed: int | None = None, start: str | int | None = None, flow: bool | None = None) -> Any:
+        """A fresh world (same seed and start unless given); `flow=False` is a quiet market."""
+        body = {"seed": seed, "start": None if start is None else str(start), "flow": flow}
+        return self._call("POST", "reset", json={k: v for k, v in body.items() if v is not None})
+
+    def advance(self, seconds: float) -> Any:
+        """Play `seconds` of market time now (order flow, scenario steps, websocket updates)."""
+        return self._call("POST", "clock/advance", json={"seconds": seconds})
+
+    def clock(self) -> Any:
+        return self._call("GET", "clock")
+
+    def set_clock(self, mode: str | None = None, speed: float | None = None) -> Any:
+        body = {"mode": mode, "speed": speed}
+        return self._call("POST", "clock", json={k: v for k, v in body.items() if v is not None})
+
+    def account(
+        self,
+        name: str,
+        password: str,
+        balances: Mapping[str, str | int | Decimal] | None = None,
+        fee: str | float | None = None,
+    ) -> Any:
+        """Create a user: balances as decimal strings or numbers, e.g. {"BTC": "10", "USD": 1000}."""
+        body: dict[str, Any] = {"name": name, "password": password}
+        body["balances"] = {currency: str(amount) for currency, amount in (balances or {}).items()}
+        if fee is not None:
+            body["fee"] = str(fee)
+        return self._call("POST", "accounts", json=body)
+
+    def mtgox_key(self, account: str) -> Any:
+        """A MtGox API key acting for `account`: {"key": ..., "secret": <base64>}."""
+        return self._call("POST", "keys", json={"api": "mtgox", "account": account})
+
+    def average_key(self, plan: str = "developer") -> Any:
+        """A BitcoinAverage key pair on `plan`: {"public_key": ..., "secret_key": ...}."""
+        return self._call("POST", "keys", json={"api": "bitcoinaverage", "plan": plan})
+
+    def add_fault(self, **rule: Any) -> Any:
+        """Add a fault rule, as in add_fault(api="mtgox", path="/code/getFunds.php", status=503); the rule with id."""
+        return self._call("POST", "faults", json=rule)
+
+    def clear_faults(self) -> Any:
+        return self._call("DELETE", "faults")
+
+    def journal(self, **filters: Any) -> Any:
+        """The requests this tenant has served (a list), optionally filtered, e.g. journal(method="POST")."""
+        return self._call("GET", "journal", params={k: v for k, v in filters.items() if v is not None})
+
+
+class Emulator(Control):
+    """One test's tenant on the session's server: its URLs, and its control API."""
+
+    def __init__(self, root_url: str, tenant: str) -> None:
+        import httpx
+
+        self.root_url = root_url
+        self.tenant = tenant
+        self.http_url = f"{root_url}/_t/{tenant}"
+        self.ws_url = "ws" + self.http_url.removeprefix("http")
+        self.mtgox_url = self.http_url + "/code/"
+        self.mtgox_ws_url = self.ws_url + "/mtgox"
+        self.http: httpx.Client = httpx.Client(base_url=self.http_url, timeout=30)
+        super().__init__(self.http)
+
+    def url(self, path: str) -> str:
+        """An absolute URL of `path` in this tenant, e.g. url("/code/data/ticker.php")."""
+        return self.http_url + "/" + path.lstrip("/")
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __repr__(self) -> str:
+        return f"<Emulator tenant={self.tenant!r} at {self.http_url}>"
+
+
+class RunningEmulator:
+    """The session's emulator: a real server on 127.0.0.1 in a daemon thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        from emulator.app import create_app
+        from emulator.server import EmulatorServer
+
+        self.settings = settings
+        self.app: FastAPI = create_app(settings)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: EmulatorServer = EmulatorServer(self.app, "127.0.0.1", 0)
+        self._server.on_started.append(self._started)
+        self._thread = threading.Thread(target=self._server.run, name="btc-market-emulator", daemon=True)
+        self.url = ""
+        self.ws_url = ""
+
+    def _started(self, server: EmulatorServer) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.url = f"http://127.0.0.1:{server.port}"
+        self.ws_url = f"ws://127.0.0.1:{server.port}"
+
+    def start(self, timeout: float = 30) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the emulator's test server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def tenant(self, name: str) -> Emulator:
+        """A handle on the tenant `name` (its world is made on the first request)."""
+        return Emulator(self.url, name)
+
+    def drop(self, name: str) -> None:
+        """Forget the tenant's world (its memory is freed); a later request makes a fresh one."""
+        if self._loop is not None and self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(_forget_soon(self.app, name), self._loop).result(timeout=10)
+
+    def __repr__(self) -> str:
+        return f"<RunningEmulator at {self.url}>"
+
+
+def _forget(app: FastAPI, tenant: str) -> None:
+    app.state.registry.worlds.pop(tenant, None)
+
+
+async def _forget_soon(app: FastAPI, tenant: str) -> None:  # on the server's loop, between its requests
+    _forget(app, tenant)
+
+
+# -- options -----------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("btc-market-emulator")
+    for name, text in (
+        ("seed", "seed of every test's world (default: EMULATOR_SEED, else 1)"),
+        ("start", f"market start instant, ISO 8601 or unix seconds (default: EMULATOR_START, else {DEFAULT_START})"),
+        ("flow", "'false' for quiet markets: no agents' book, no order flow (default: EMULATOR_FLOW, else true)"),
+    ):
+        group.addoption(f"--emulator-{name}", dest=f"emulator_{name}", default=None, help=text)
+        parser.addini(f"emulator_{name}", text, default=None)
+
+
+def _option(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(f"emulator_{name}")
+    if value is None:
+        value = config.getini(f"emulator_{name}")
+    return str(value) if value not in (None, "", []) else None
+
+
+def emulator_settings(config: pytest.Config) -> Settings:
+    """The settings of the session's worlds: the options above on a manual clock, control API open."""
+    from emulator.settings import Settings
+
+    chosen: dict[str, Any] = {"clock": "manual", "admin": True, "admin_token": None, "max_tenants": MAX_TENANTS}
+    for name in ("seed", "start", "flow"):
+        value = _option(config, name)
+        if value is not None:
+            chosen[name] = value
+    if "start" not in chosen and not os.environ.get("EMULATOR_START"):
+        chosen["start"] = DEFAULT_START
+    return Settings(**chosen)
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+_used_tenants: set[str] = set()
+
+
+def tenant_for(node: pytest.Item | Any, used: set[str] = _used_tenants) -> str:
+    """A tenant name for the test, unique in the session: its readable name and a hash of its node id."""
+    readable = _UNSAFE.sub("-", str(node.name)).strip("-.")[:40] or "test"
+    name = f"{readable}-{hashlib.sha1(str(node.nodeid).encode()).hexdigest()[:8]}"
+    unique, n = name, 1
+    while unique in used:  # the same test run twice in a session (reruns) gets a fresh world
+        n += 1
+        unique = f"{name}-{n}"
+    used.add(unique)
+    return unique
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator_server(pytestconfig: pytest.Config) -> Iterator[RunningEmulator]:
+    """The emulator served on a free 127.0.0.1 port for the whole session."""
+    server = RunningEmulator(emulator_settings(pytestconfig))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: RunningEmulator, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """This test's own tenant on the session's server: a fresh world, seen by nobody else."""
+    handle = emulator_server.tenant(tenant_for(request.node))
+    try:
+        yield handle
+    finally:
+        handle.close()
+        emulator_server.drop(handle.tenant)
+
+
+@pytest.fixture(scope="session")
+def emulator_app(pytestconfig: pytest.Config) -> FastAPI:
+    """The session's in-process app (no socket) behind `emulator_asgi` and `emulator_asgi_sync`."""
+    from emulator.app import create_app
+
+    return create_app(emulator_settings(pytestconfig))
+
+
+@pytest.fixture
+def emulator_asgi(emulator_app: FastAPI, request: pytest.FixtureRequest) -> Iterator[httpx.AsyncClient]:
+    """An `httpx.AsyncClient` on the app through `httpx.ASGITransport`, no socket, on this test's tenant."""
+    import httpx
+
+    tenant = tenant_for(request.node)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator_app), base_url="http://emulator", headers={TENANT_HEADER: tenant}
+    )
+    try:
+        yield client
+    finally:
+        _forget(emulator_app, tenant)
+
+
+@pytest.fixture
+def emulator_asgi_sync(emulator_app: FastAPI, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """A starlette `TestClient` on the app (no socket, websockets included) on this test's tenant;
+    `Control(emulator_asgi_sync)` gives it the control methods of `emulator`."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*starlette.testclient")
+        from starlette.testclient import TestClient
+
+    tenant = tenant_for(request.node)
+    with TestClient(emulator_app, base_url="http://emulator", headers={TENANT_HEADER: tenant}) as client:
+        yield client
+    _forget(emulator_app, tenant)
