@@ -4,7 +4,8 @@ Registered through the `pytest11` entry point, so installing the package is enou
 
 - `emulator`: a handle on this test's own tenant of an emulator served on a free loopback port:
   `http_url`, `ws_url`, `mtgox_url`, `tenant`, and control methods (`reset`, `advance`, `clock`,
-  `set_clock`, `account`, `mtgox_key`, `average_key`, `add_fault`, `clear_faults`, `journal`).
+  `set_clock`, `account`, `mtgox_key`, `average_key`, `add_fault`, `faults`, `remove_fault`,
+  `clear_faults`, `journal`, `clear_journal`).
 - `emulator_server`: the session's server (started on first use, stopped at the end of the session).
 - `emulator_asgi`: an `httpx.AsyncClient` on the app through `httpx.ASGITransport` (no socket),
   on this test's own tenant; `emulator_asgi_sync`: the same as a starlette `TestClient`.
@@ -114,15 +115,28 @@ class Control:
         return self._call("POST", "keys", json={"api": "bitcoinaverage", "plan": plan})
 
     def add_fault(self, **rule: Any) -> Any:
-        """Add a fault rule, as in add_fault(api="mtgox", path="/code/getFunds.php", status=503); the rule with id."""
+        """Add a fault rule, as in add_fault(path="/code/getFunds.php", effect="status", status=503): the rule, with
+        its "id"; the rule fields are those of `POST /_emulator/faults`."""
         return self._call("POST", "faults", json=rule)
+
+    def faults(self) -> list[Any]:
+        answer = self._call("GET", "faults")
+        return list(answer["faults"] if isinstance(answer, dict) else answer)
+
+    def remove_fault(self, rule_id: str) -> Any:
+        return self._call("DELETE", f"faults/{rule_id}")
 
     def clear_faults(self) -> Any:
         return self._call("DELETE", "faults")
 
-    def journal(self, **filters: Any) -> Any:
-        """The requests this tenant has served (a list), optionally filtered, e.g. journal(method="POST")."""
-        return self._call("GET", "journal", params={k: v for k, v in filters.items() if v is not None})
+    def journal(self, **filters: Any) -> list[Any]:
+        """The requests this tenant has served, oldest first: journal(api="mtgox", method="POST", path="/code/*")."""
+        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in filters.items() if v is not None}
+        answer = self._call("GET", "journal", params=params)
+        return list(answer["entries"] if isinstance(answer, dict) else answer)
+
+    def clear_journal(self) -> Any:
+        return self._call("DELETE", "journal")
 
 
 class Emulator(Control):
