@@ -15,7 +15,11 @@ from emulator.streaming import GOING_AWAY, Connections
 
 class EmulatorServer(uvicorn.Server):
     def __init__(self, app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
-        super().__init__(uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="auto"))
+        compression = bool(getattr(app.state, "settings", None) and app.state.settings.ws_compression)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level=log_level, ws="auto", ws_per_message_deflate=compression
+        )
+        super().__init__(config)
         self.app = app
         self.on_started: list[Any] = []
 

@@ -20,5 +20,6 @@ class Settings(BaseSettings):
     admin: bool = True  # serve the control API under /_emulator
     admin_token: str | None = None  # when set, the control API wants `Authorization: Bearer <token>`
     max_tenants: int = Field(64, ge=1)
+    ws_compression: bool = False  # permessage-deflate costs a zlib flush per frame per client
     ws_queue_limit: int = Field(2000, ge=10)  # frames queued per websocket before it is dropped as slow
     tick_seconds: float = Field(0.05, gt=0)  # how often realtime worlds catch up with their clock
