@@ -8,8 +8,8 @@ Choices where the spec is silent:
 - Day points (alltime, and day resolution) and every point of a global index come from the
   reference index: the crypto's common price times the fiat rate times the index's nominal premium
   (exchanges' nominal volumes and premiums, static outliers out). A day point averages the
-  reference at 00:00, 06:00, 12:00 and 18:00 of the day (and now, for today); open is the 00:00
-  value, high and low the extremes of those, volume the nominal daily volume with a seeded daily
+  reference at 00:00, 08:00 and 16:00 of the day (and now, for today; the fiat rate of 12:00);
+  open is the 00:00 value, high and low the extremes of those, volume the nominal daily volume with a seeded daily
   wobble.
 - The symbol's first day is the crypto's `first_day` (cryptos.json), or 365 days before the
   world's start when the world starts earlier than that.
@@ -28,7 +28,7 @@ from emulator.apis.bitcoinaverage.prices import DAY, HOUR, MINUTE, PRICE
 STEPS = {"minute": MINUTE, "hour": HOUR, "day": DAY}
 PERIODS = {"daily": ("minute", 1440), "monthly": ("hour", 720)}
 MAX_POINTS = 10_000
-DAY_SAMPLES = (0, 6 * HOUR, 12 * HOUR, 18 * HOUR)
+DAY_SAMPLES = (0, 8 * HOUR, 16 * HOUR)
 
 
 @dataclass(slots=True, frozen=True)
@@ -49,11 +49,11 @@ def first_day(view: View, symbol: str) -> int:
     return started // DAY * DAY - 365 * DAY
 
 
-def reference(view: View, market: str, symbol: str, t: int) -> int:
+def reference(view: View, market: str, symbol: str, t: int, fx_at: int | None = None) -> int:
     model = view.model
     crypto, fiat = symbol[:-3], symbol[-3:]
     factor = model.reference_factor(symbol) if market == "local" else model.global_factor(crypto)
-    return round(model.usd(crypto, t) * model.fx(fiat, t) * factor * PRICE)
+    return round(model.usd(crypto, t) * model.fx(fiat, t if fx_at is None else fx_at) * factor * PRICE)
 
 
 def auto_resolution(age: int) -> str:
@@ -72,17 +72,28 @@ def intraday(view: View, market: str, symbol: str, t: int) -> Point:
 
 def day_point(view: View, market: str, symbol: str, day: int) -> Point:
     now = view.now
+    complete = day + DAY <= now
+    key = (market, symbol, day)
+    if complete:
+        cached = view.model.day_cache.get(key)
+        if isinstance(cached, Point):
+            return cached
     times = [day + s for s in DAY_SAMPLES if day > now or day + s <= now]
     if day <= now < day + DAY and now not in times:
         times.append(now)
-    values = [reference(view, market, symbol, t) for t in times]
+    values = [reference(view, market, symbol, t, day + 12 * HOUR) for t in times]
     model = view.model
     if market == "local":
         nominal = model.nominal_volume(symbol)
     else:
         nominal = sum(model.nominal_volume(s) for s in view.local_symbols_of(symbol[:-3]))
     wobble = 1.0 + 0.3 * noise(key_of(model.seed, "day-volume", symbol), DAY, day + 12 * HOUR)
-    return Point(day, sum(values) // len(values), max(values), min(values), values[0], round(nominal * wobble))
+    found = Point(day, sum(values) // len(values), max(values), min(values), values[0], round(nominal * wobble))
+    if complete:
+        if len(model.day_cache) >= 100_000:
+            model.day_cache.clear()
+        model.day_cache[key] = found
+    return found
 
 
 def point(view: View, market: str, symbol: str, resolution: str, t: int) -> Point:

@@ -5,8 +5,8 @@ Design (spec §6, with the choices the spec leaves open):
   where t0 is the world's start, `S_c` is short-term value noise (5 min to 1 day layers, a few
   percent), `L_c` long-term noise (a week to a year, tens of percent) faded in before the start
   (`w` goes from 0 at t0 to 1 sixty days earlier), and `g_c * age` a growth trend: the further back,
-  the cheaper. After the start the process only wanders a few percent around its level, as the
-  MtGox engine's order flow does around its opening price.
+  the cheaper (up to four years back, flat before). After the start the process only wanders a
+  few percent around its level, as the MtGox engine's order flow does around its opening price.
 - Levels: BTC sits at the MtGox flow's seeded opening price (`RandomFlow(seed).anchor`), so the
   engine's book and the other exchanges' BTCUSD agree; other cryptos are a fixed ratio of it
   (`btc_ratio` in cryptos.json).
@@ -38,6 +38,7 @@ YEAR = 365 * DAY
 SHORT = ((300, 0.0015), (HOUR, 0.004), (6 * HOUR, 0.008), (DAY, 0.012))
 LONG = ((7 * DAY, 0.05), (30 * DAY, 0.12), (120 * DAY, 0.25), (YEAR, 0.35))
 FADE_IN = 60 * DAY
+GROWTH_YEARS = 4  # the growth trend flattens out this far back
 FX = ((DAY, 0.002), (7 * DAY, 0.003))
 EXCHANGE_NOISE = 0.002
 VOLUME_NOISE = 0.35
@@ -104,6 +105,7 @@ class PriceModel:
                 )
         self._cache: OrderedDict[int, dict[str, dict[str, Quote]]] = OrderedDict()
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
+        self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
 
     def remember_index(self, symbol: str, t: int, last: int) -> None:
         if len(self.index_cache) >= 200_000:
@@ -122,7 +124,7 @@ class PriceModel:
             log += min(1.0, age / FADE_IN) * octaves(long_key, LONG, t)
         log *= c.volatility
         if age > 0:
-            log -= c.growth_per_year * age / YEAR
+            log -= c.growth_per_year * min(age, GROWTH_YEARS * YEAR) / YEAR
         return self.levels[crypto] * math.exp(log)
 
     def fx(self, fiat: str, t: int) -> float:

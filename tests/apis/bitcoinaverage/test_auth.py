@@ -176,3 +176,15 @@ def test_a_key_rate_limit_is_per_plan(client: TestClient) -> None:
     assert get(client, "/constants/time", "developer").status_code == 200
     advance(client, 60)
     assert get(client, "/constants/time", "free").status_code == 200
+
+
+def test_rate_windows_and_tickets_are_world_state(client: TestClient) -> None:
+    for _ in range(60):
+        client.get("/constants/time")
+    assert client.get("/constants/time").status_code == 429
+    saved = client.get("/_emulator/state")
+    assert saved.status_code == 200 and "bitcoinaverage" in saved.json()["models"]
+    assert client.post("/_emulator/reset", json={"start": "2011-07-10T00:00:00Z"}).status_code == 200
+    assert client.get("/constants/time").status_code == 200, "a reset clears the windows"
+    assert client.post("/_emulator/state", content=saved.content).status_code == 200
+    assert client.get("/constants/time").status_code == 429, "a restore brings them back"

@@ -64,7 +64,7 @@ def check(client: TestClient, url: str) -> None:
         assert body["success"] is False and body["error"], url
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(template=st.sampled_from(TEMPLATES), a=SEGMENT, b=SEGMENT, n=NUMBERISH)
 def test_no_input_gives_a_500(fuzz_client: TestClient, template: str, a: str, b: str, n: str) -> None:
     check(fuzz_client, template.format(a=a, b=b, n=n))
