@@ -111,6 +111,11 @@ import pytest
 from emulator.testing import Control
 
 
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"  # the emulator is an asyncio app; anyio would also try trio when it is installed
+
+
 @pytest.mark.anyio
 async def test_async_client_without_a_socket(emulator_asgi):
     ticker = (await emulator_asgi.get("/code/data/ticker.php")).json()["ticker"]
@@ -160,3 +165,4 @@ def test_the_plugin_imports_cheaply() -> None:
     code = f"import sys, emulator.testing; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
