@@ -145,7 +145,7 @@ class MatchingEngine:
         del mine[oid]
         if not mine:
             del self.by_user[user]
-        self.events.append(OrderUpdate(oid, user, side, currency, price, -amount, amount, status, "cancelled", now))
+        self.events.append(OrderUpdate(oid, user, side, currency, price, -amount, 0, status, "cancelled", now))
         if user in waiting:
             self._touched[user] = None
             self._finish()
@@ -397,7 +397,7 @@ class MatchingEngine:
             if price is None or index:  # market rest, or only the owner's own orders are left to cross
                 self._close(order)
                 self._release(account, order)
-                append(OrderUpdate(oid, taker_user, side, currency, price, -remaining, remaining, 1, "cancelled", now))
+                append(OrderUpdate(oid, taker_user, side, currency, price, -remaining, 0, 1, "cancelled", now))
             else:
                 assert price is not None
                 own = book.bids if buying else book.asks
