@@ -11,7 +11,10 @@ from starlette.exceptions import HTTPException
 from emulator import __version__
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.mtgox import routes as mtgox
+from emulator.control import fault_routes
 from emulator.control import routes as control
+from emulator.control.faults import FaultMiddleware
+from emulator.control.journal import JournalMiddleware
 from emulator.market import scenario
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
@@ -69,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.connections = Connections()
+    app.add_middleware(FaultMiddleware)  # innermost: the journal outside it records what clients saw
+    app.add_middleware(JournalMiddleware)
     app.add_middleware(TenantMiddleware)
 
     @app.exception_handler(TenantError)
@@ -89,4 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bitcoinaverage.router)
     if settings.admin:
         app.include_router(control.guarded)
+        app.include_router(fault_routes.router)
     return app

@@ -19,6 +19,7 @@ from emulator.apis.mtgox.auth import check_password
 from emulator.apis.mtgox.models import SESSION_COOKIE, mtgox_model
 from emulator.engine import DepthChange, OrderUpdate, Trade
 from emulator.engine.units import BTC_SCALE, price_scale, to_number
+from emulator.market.faults import ws_filter
 from emulator.market.world import RESET, World
 from emulator.streaming import Channels, Client, Connections, serve_client
 from emulator.tenancy import world_of
@@ -90,6 +91,7 @@ class Feed:
     def __init__(self, world: World) -> None:
         self.world = world
         self.channels = Channels()
+        self.channels.fault_filter = ws_filter(world, "mtgox", lambda c: (PUBLIC[c],) if c in PUBLIC else (), "/mtgox")
         self.model = mtgox_model(world)
         self._traded = False
         self._best: tuple[int | None, int | None] = self._best_prices()

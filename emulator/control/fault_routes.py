@@ -1,0 +1,110 @@
+"""Control routes for fault rules and the request journal, under /_emulator, per tenant.
+
+- `POST /_emulator/faults` takes the rule shape of `emulator.market.faults` and answers 201 with
+  the rule (its `id`, window `start`/`end` in market seconds, `hits`, `active`); a bad body is a 400
+  `{"error": "..."}` naming the problem. `GET` lists `{"faults": [...]}`, `DELETE` clears them all
+  (`{"deleted": n}`); `GET`/`DELETE /_emulator/faults/{id}` one rule, 404 when unknown.
+- `GET /_emulator/journal?api=&method=&path=<glob>&status=&since=<market seconds>&fault=<bool>&limit=`
+  answers `{"entries": [...], "count": n, "total": <entries kept>, "recorded": <ever recorded>}`,
+  oldest first (`limit` keeps the most recent). `DELETE` empties the tenant's journal.
+"""
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+
+from emulator.control.auth import require_admin
+from emulator.control.journal import journal_of
+from emulator.market.clock import MICROS
+from emulator.market.faults import faults_of
+from emulator.responses import JSON
+from emulator.tenancy import world_of
+
+router = APIRouter(
+    prefix="/_emulator", tags=["control"], default_response_class=JSON, dependencies=[Depends(require_admin)]
+)
+MAX_BODY = 256 * 1024
+
+
+@router.post("/faults", status_code=201)
+async def add_fault(request: Request) -> JSON:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        return JSON({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
+    try:
+        spec = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError:
+        return JSON({"error": "body must be a JSON object describing the fault rule"}, status_code=400)
+    if not isinstance(spec, dict):
+        return JSON({"error": "body must be a JSON object describing the fault rule"}, status_code=400)
+    world = world_of(request)
+    try:
+        rule = faults_of(world).add(spec)
+    except ValueError as exc:
+        return JSON({"error": str(exc)}, status_code=400)
+    return JSON(rule.view(world.now), status_code=201)
+
+
+@router.get("/faults")
+def list_faults(request: Request) -> dict[str, Any]:
+    world = world_of(request)
+    return {"faults": [rule.view(world.now) for rule in faults_of(world).list()]}
+
+
+@router.delete("/faults")
+def clear_faults(request: Request) -> dict[str, Any]:
+    book = faults_of(world_of(request))
+    count = len(book.rules)
+    book.clear()
+    return {"deleted": count}
+
+
+@router.get("/faults/{rule_id}")
+def get_fault(rule_id: str, request: Request) -> JSON:
+    world = world_of(request)
+    rule = faults_of(world).get(rule_id)
+    if rule is None:
+        return JSON({"error": f"no fault rule {rule_id[:64]!r}"}, status_code=404)
+    return JSON(rule.view(world.now))
+
+
+@router.delete("/faults/{rule_id}")
+def delete_fault(rule_id: str, request: Request) -> JSON:
+    if not faults_of(world_of(request)).remove(rule_id):
+        return JSON({"error": f"no fault rule {rule_id[:64]!r}"}, status_code=404)
+    return JSON({"deleted": rule_id})
+
+
+@router.get("/journal")
+def get_journal(
+    request: Request,
+    api: str | None = Query(None, pattern="^(mtgox|bitcoinaverage)$"),
+    method: str | None = Query(None, max_length=16),
+    path: str | None = Query(None, max_length=1000, description="fnmatch glob on the API path"),
+    status: int | None = Query(None, ge=0, le=999),
+    since: float | None = Query(None, ge=0, description="market time, unix seconds"),
+    fault: bool | None = Query(None, description="only entries a fault did (true) or did not (false) hit"),
+    limit: int | None = Query(None, ge=1, le=10_000),
+) -> dict[str, Any]:
+    journal = journal_of(world_of(request))
+    entries = journal.select(
+        api=api or None,
+        method=method or None,
+        path=path or None,
+        status=status,
+        since=None if since is None else round(since * MICROS),
+        fault=fault,
+        limit=limit,
+    )
+    return {
+        "entries": [e.view() for e in entries],
+        "count": len(entries),
+        "total": len(journal.entries),
+        "recorded": journal.seq,
+    }
+
+
+@router.delete("/journal")
+def clear_journal(request: Request) -> dict[str, Any]:
+    return {"deleted": journal_of(world_of(request)).clear()}

@@ -1,0 +1,232 @@
+"""Fault injection for HTTP: an ASGI middleware that applies the world's fault rules to API requests.
+
+The API is told by the path (tenant prefix already stripped): `/code/`, `/api/0/` and `/mtgox` are
+MtGox; `/indices/`, `/constants/`, `/exchanges/`, `/weighting/`, `/convert/`, `/blockchain/` and
+`/websocket/` are BitcoinAverage. Anything else (`/_emulator` above all) is never faulted.
+Rules and their matching live in `emulator.market.faults`; this module only renders the effects.
+
+Effects, as a client sees them (choices where the brief is silent):
+- `status`: the rule's status (default 503) with its `body`, or without one the API's own error
+  style: MtGox `{"error": "<reason phrase>"}`, BitcoinAverage `{"success": false, "error": "<reason
+  phrase>"}`. A string body is sent verbatim (as JSON when it parses as JSON, else text/plain).
+- `rate_limit`: a storm. BitcoinAverage: 429 `{"success": false, "error": "Rate limit exceeded ..."}`;
+  MtGox: HTTP 200 `{"error": "Too many requests ..."}` (its errors are always HTTP 200). Both carry
+  `Retry-After`: the seconds left in the rule's window, or 60 when it has none.
+- `latency`: waits `latency_ms` of real time, then serves normally.
+- `reset`: starts a 200 answer announcing a longer body, sends two bytes and aborts. Over a socket
+  the server closes the connection (a client sees a broken read); in-process clients (TestClient,
+  httpx.ASGITransport) see `InjectedReset`, a ConnectionResetError. Uvicorn's log line for it is
+  filtered out: the journal records the hit.
+- `mysql_error`: HTTP 200, text/plain `MySQL error, please retry later` (spec §1.6).
+- `stale`: GET answers of paths covered by a stale rule are cached per world (last good 200, keyed
+  by path and query, 256 at most); a hit serves the cached answer while it is at most `max_age`
+  seconds of market time old, and otherwise serves a fresh one and caches it. Non-GET requests are
+  never served stale.
+A rule that breaks while being applied is logged and the request served normally, never a 500.
+"""
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator.market.clock import MICROS
+from emulator.market.faults import FaultBook, FaultRule
+from emulator.market.world import World
+from emulator.responses import JSON
+from emulator.tenancy import DEFAULT, TenantError
+
+log = logging.getLogger(__name__)
+
+MTGOX_PREFIXES = ("/code/", "/api/0/")
+AVERAGE_PREFIXES = ("/indices", "/constants", "/exchanges", "/weighting", "/convert", "/blockchain", "/websocket")
+MYSQL_ERROR = "MySQL error, please retry later"
+MTGOX_RATE_LIMIT = "Too many requests, please retry later."
+CACHE_LIMIT = 256
+CACHE_BODY_LIMIT = 1024 * 1024
+CACHE = "fault-cache"
+
+
+class InjectedReset(ConnectionResetError):
+    """Raised after a partial answer to make the server drop the connection (the `reset` effect)."""
+
+
+class _QuietResets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, InjectedReset)
+
+
+def _quiet_server_log() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietResets) for f in logger.filters):
+        logger.addFilter(_QuietResets())
+
+
+def api_of(path: str) -> str | None:
+    """Which emulated API a path belongs to, or None (control routes, docs, unknown paths)."""
+    if path.startswith(MTGOX_PREFIXES) or path == "/mtgox":
+        return "mtgox"
+    for prefix in AVERAGE_PREFIXES:
+        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            return "bitcoinaverage"
+    return None
+
+
+def world_for(scope: Scope) -> World | None:
+    """The scope's world (made on first use, as the route would), or None when the tenant is refused."""
+    registry = getattr(getattr(scope.get("app"), "state", None), "registry", None)
+    if registry is None:
+        return None
+    tenant = scope.get("state", {}).get("tenant", DEFAULT)
+    try:
+        world: World = registry.get(tenant)
+    except TenantError:
+        return None
+    return world
+
+
+def reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_response(api: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if api == "bitcoinaverage":
+        return JSON({"success": False, "error": message}, status_code=status, headers=headers)
+    return JSON({"error": message}, status_code=status, headers=headers)
+
+
+def body_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, str):
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return PlainTextResponse(body, status_code=status, headers=headers)
+        return Response(body, status_code=status, headers=headers, media_type="application/json")
+    return JSON(body, status_code=status, headers=headers)
+
+
+def effect_response(rule: FaultRule, api: str, now: int) -> Response | None:
+    """The answer a `status`, `rate_limit` or `mysql_error` rule gives instead of the route's."""
+    if rule.effect == "mysql_error":
+        return PlainTextResponse(MYSQL_ERROR, status_code=200)
+    if rule.effect == "status":
+        status = rule.status or 503
+        if rule.body is not None:
+            return body_response(rule.body, status)
+        return error_response(api, status, reason(status))
+    if rule.effect == "rate_limit":
+        wait = rule.retry_after(now)
+        headers = {"Retry-After": str(wait)}
+        status = rule.status or (429 if api == "bitcoinaverage" else 200)
+        if rule.body is not None:
+            return body_response(rule.body, status, headers)
+        if api == "bitcoinaverage":
+            return error_response(api, status, f"Rate limit exceeded: retry in {wait} seconds", headers)
+        return error_response(api, status, MTGOX_RATE_LIMIT, headers)
+    return None
+
+
+@dataclass
+class Cached:
+    time: int
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _cache(world: World) -> "OrderedDict[tuple[str, bytes], Cached]":
+    cache = world.attachments.get(CACHE)
+    if not isinstance(cache, OrderedDict):
+        cache = world.attachments[CACHE] = OrderedDict()
+    return cache
+
+
+class FaultMiddleware:
+    """Applies HTTP fault rules (see the module docstring); sets `scope["state"]["fault"]` on a hit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        _quiet_server_log()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        api = api_of(path)
+        world = world_for(scope) if api is not None else None
+        book = world.models.get("faults") if world is not None else None
+        if api is None or world is None or not isinstance(book, FaultBook) or not book.has_http:
+            await self.app(scope, receive, send)
+            return
+        rule: FaultRule | None = None
+        response: Response | None = None
+        try:
+            now = world.sync()
+            rule = book.match_http(api, path, scope["method"], now)
+            if rule is not None:
+                scope.setdefault("state", {})["fault"] = rule.id
+                response = effect_response(rule, api, now)
+            stale = scope["method"] == "GET" and any(fnmatchcase(path, glob) for glob in book.stale_paths(api))
+        except Exception:
+            log.exception("fault rule failed; serving the request normally")
+            rule, response, stale = None, None, False
+        if response is not None:
+            await response(scope, receive, send)
+        elif rule is not None and rule.effect == "reset":
+            await self._reset(send)
+        elif rule is not None and rule.effect == "latency":
+            await asyncio.sleep(rule.latency_ms / 1000)
+            await self.app(scope, receive, send)
+        elif stale:
+            await self._stale(rule, world, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _reset(self, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"', "more_body": True})
+        raise InjectedReset("fault injected: connection reset")
+
+    async def _stale(self, rule: FaultRule | None, world: World, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve from the cache on a stale hit with a young enough entry, else fresh (and cache it)."""
+        cache = _cache(world)
+        key = (scope["path"], scope.get("query_string", b""))
+        now = world.now
+        if rule is not None and rule.effect == "stale":
+            cached = cache.get(key)
+            if cached is not None and now - cached.time <= rule.max_age * MICROS:
+                await send({"type": "http.response.start", "status": cached.status, "headers": cached.headers})
+                await send({"type": "http.response.body", "body": cached.body})
+                return
+        start: Message = {}
+        parts: list[bytes] = []
+        complete = False
+
+        async def capture(message: Message) -> None:
+            nonlocal start, complete
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+                complete = not message.get("more_body", False)
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if complete and start.get("status") == 200 and sum(map(len, parts)) <= CACHE_BODY_LIMIT:
+            cache[key] = Cached(now, 200, list(start.get("headers", [])), b"".join(parts))
+            cache.move_to_end(key)
+            while len(cache) > CACHE_LIMIT:
+                cache.popitem(last=False)

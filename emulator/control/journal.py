@@ -1,0 +1,243 @@
+"""The request journal: what each tenant's clients asked and what they got, for tests to assert on.
+
+An ASGI middleware (outside the fault middleware, so it records what the client saw) appends one
+entry per API request to `world.attachments["journal"]`, a `Journal` keeping the last 10,000.
+Choices where the brief is silent:
+- Only the emulated APIs are recorded (the paths `emulator.control.faults.api_of` knows); control
+  routes under `/_emulator`, docs and unknown paths are not, so reading the journal never changes it.
+- The journal is runtime state: it survives `POST /_emulator/reset` and is not part of snapshots.
+- Identity is read from the request, never verified: MtGox `Rest-Key` (the key's user when the key
+  is known, else the key), `name` from the query or an urlencoded body, or the login cookie's
+  session; BitcoinAverage the public key of `X-Signature` or `x-ba-key`. `auth` says which.
+- Websocket handshakes are entries with method `WEBSOCKET`, status 101 when accepted, else the
+  denial's status or 403 (what uvicorn answers to a socket closed before accept); they are recorded
+  when the handshake is decided, with its duration.
+- A `reset` fault has status null and `error: "connection reset"`.
+- `time` is market time in seconds (float) when the request arrived; `wall` is unix seconds.
+"""
+
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator.control.faults import InjectedReset, api_of, world_for
+from emulator.market.clock import MICROS
+from emulator.market.world import World
+
+LIMIT = 10_000
+BODY_PEEK = 64 * 1024
+SESSION_COOKIE = "mtgox_session"
+
+
+@dataclass
+class Entry:
+    seq: int
+    api: str
+    method: str
+    path: str
+    query: str
+    status: int | None
+    time_us: int
+    wall: float
+    duration_ms: float
+    auth: str | None
+    identity: str | None
+    fault: str | None
+    error: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "api": self.api,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "time": self.time_us / MICROS,
+            "wall": self.wall,
+            "duration_ms": self.duration_ms,
+            "auth": self.auth,
+            "identity": self.identity,
+            "fault": self.fault,
+            "error": self.error,
+        }
+
+
+class Journal:
+    def __init__(self, limit: int = LIMIT) -> None:
+        self.entries: deque[Entry] = deque(maxlen=limit)
+        self.seq = 0
+
+    def record(self, entry: Entry) -> None:
+        self.seq += 1
+        entry.seq = self.seq
+        self.entries.append(entry)
+
+    def clear(self) -> int:
+        count = len(self.entries)
+        self.entries.clear()
+        return count
+
+    def select(
+        self,
+        api: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        since: int | None = None,
+        fault: bool | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Entries matching every given filter, oldest first; `limit` keeps the most recent."""
+        method = method.upper() if method else None
+        chosen: Iterable[Entry] = self.entries
+        out = [
+            e
+            for e in chosen
+            if (api is None or e.api == api)
+            and (method is None or e.method == method)
+            and (path is None or fnmatchcase(e.path, path))
+            and (status is None or e.status == status)
+            and (since is None or e.time_us >= since)
+            and (fault is None or (e.fault is not None) == fault)
+        ]
+        return out[-limit:] if limit else out
+
+
+def journal_of(world: World) -> Journal:
+    journal = world.attachments.get("journal")
+    if not isinstance(journal, Journal):
+        journal = world.attachments["journal"] = Journal()
+    return journal
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def identify(scope: Scope, api: str, world: World, body: bytes) -> tuple[str | None, str | None]:
+    """(auth kind, identity) read from the request's headers, query and urlencoded body."""
+    if api == "bitcoinaverage":
+        signed = _header(scope, b"x-signature")
+        if signed:
+            first, last = signed.find("."), signed.rfind(".")
+            return "x-signature", signed[first + 1 : last] if 0 < first < last else None
+        key = _header(scope, b"x-ba-key")
+        return ("x-ba-key", key.strip()) if key else (None, None)
+    key = _header(scope, b"rest-key")
+    if key:
+        record = world.directory.mtgox_keys.get(key.strip())
+        return "rest-key", record.user if record is not None else key.strip()
+    params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    if body and (_header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded"):
+        params.update(parse_qsl(body.decode("utf-8", "replace")))
+    if params.get("name"):
+        return "name", params["name"]
+    cookie = _header(scope, b"cookie")
+    if cookie and SESSION_COOKIE in cookie:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(cookie)
+        except Exception:
+            return "cookie", None
+        token = jar[SESSION_COOKIE].value if SESSION_COOKIE in jar else None
+        lookup = getattr(world.models.get("mtgox"), "session_user", None)
+        user = lookup(token) if callable(lookup) and token else None
+        return "cookie", user if isinstance(user, str) else None
+    return None, None
+
+
+class JournalMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        api = api_of(scope["path"])
+        world = world_for(scope) if api is not None else None
+        if api is None or world is None:
+            await self.app(scope, receive, send)
+            return
+        websocket = scope["type"] == "websocket"
+        started, wall = time.perf_counter(), time.time()
+        market = world.clock.now()
+        status: int | None = None
+        body = bytearray()
+        recorded = False
+
+        def record(error: str | None = None) -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            try:
+                auth, identity = identify(scope, api, world, bytes(body))
+            except Exception:
+                auth, identity = None, None
+            journal_of(world).record(
+                Entry(
+                    seq=0,
+                    api=api,
+                    method="WEBSOCKET" if websocket else scope.get("method", "GET"),
+                    path=scope["path"],
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    status=status,
+                    time_us=market,
+                    wall=wall,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                    auth=auth,
+                    identity=identity,
+                    fault=scope.get("state", {}).get("fault"),
+                    error=error,
+                )
+            )
+
+        async def peek() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(body) < BODY_PEEK:
+                body.extend(message.get("body", b"")[: BODY_PEEK - len(body)])
+            return message
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+            elif kind == "websocket.accept":
+                status = 101
+                record()
+            elif kind == "websocket.close" and status is None:
+                status = 403
+                record()
+            elif kind == "websocket.http.response.start":
+                status = message["status"]
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, peek if not websocket else receive, watch)
+        except InjectedReset:
+            status = None
+            record("connection reset")
+            raise
+        except BaseException:
+            if websocket and status is None:
+                status = 500
+            record("server error" if status is None or status >= 500 else None)
+            raise
+        if websocket and status is None:
+            status = 403
+        record()
