@@ -166,3 +166,33 @@ def test_the_plugin_imports_cheaply() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
+
+FAULTS_AND_JOURNAL = """
+import httpx
+
+
+def test_faults_and_journal(emulator):
+    rule = emulator.add_fault(api="mtgox", path="/code/data/ticker.php", effect="status", status=503, count=1)
+    assert rule["id"] and [f["id"] for f in emulator.faults()] == [rule["id"]]
+    with httpx.Client(base_url=emulator.mtgox_url) as gox:
+        assert gox.get("data/ticker.php").status_code == 503
+        assert gox.get("data/ticker.php").status_code == 200  # count=1: the rule is spent
+        emulator.add_fault(api="mtgox", path="/code/*", effect="status", status=500)
+        emulator.clear_faults()
+        assert emulator.faults() == []
+        assert gox.get("data/getDepth.php").status_code == 200
+    seen = emulator.journal(api="mtgox", path="/code/data/*")
+    assert [(e["path"], e["status"]) for e in seen] == [
+        ("/code/data/ticker.php", 503),
+        ("/code/data/ticker.php", 200),
+        ("/code/data/getDepth.php", 200),
+    ]
+    assert len(emulator.journal(api="mtgox", fault=True)) == 1
+    emulator.clear_journal()
+    assert emulator.journal(api="mtgox") == []
+"""
+
+
+def test_faults_and_journal_methods(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_faults=FAULTS_AND_JOURNAL)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
