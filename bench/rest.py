@@ -1,0 +1,210 @@
+"""Hot REST read routes of the emulator against a bare Starlette plain-text endpoint.
+
+    python bench/rest.py [--seconds 8] [--connections 64] [--generator auto|wrk|httpx]
+
+Each contender runs in its own subprocess under the same uvicorn settings the `serve` command uses
+(uvicorn.Config(app, host, port, log_level="warning", ws="auto"), one worker): the emulator as
+`serve` builds it (realtime clock at speed 1, so the market moves during the run; seed 7, start
+2011-07-10) and a Starlette app whose one route returns PlainTextResponse("ok"). The load comes from
+this process: wrk (`wrk -t2 -c64 --latency`) when it is on the PATH, else an async httpx generator
+(one AsyncClient, 64 concurrent keep-alive connections, a closed loop per connection).
+
+Routes: MtGox data/ticker.php, data/getDepth.php, data/getTrades.php?since=<a recent tid> (a
+client's poll) and BitcoinAverage indices/global/ticker/BTCUSD (enterprise key, no rate limit);
+data/getTrades.php without `since` (the whole day, ~28,000 trades) is reported beside them.
+The bare endpoint is measured before and after the routes; the ceiling is the mean of both.
+
+The final line gives requests/s, p50/p99 and the ratio to the ceiling per route, and the smallest
+ratio. Target: every hot read route at >= 0.7 of the ceiling.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+TARGET = 0.7
+BA_KEY = "EnterpriseDemoPublicKey0000000000000000000"
+START = "2011-07-10T00:00:00Z"
+
+
+def serve(kind: str, port: int) -> None:
+    """The child: one contender under uvicorn, the same settings for both."""
+    import uvicorn
+
+    if kind == "bare":
+        from starlette.applications import Starlette
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        async def ok(request: object) -> PlainTextResponse:
+            return PlainTextResponse("ok")
+
+        app = Starlette(routes=[Route("/plain", ok)])
+        uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="auto")).run()
+    else:
+        from emulator.app import create_app
+        from emulator.server import EmulatorServer
+        from emulator.settings import Settings
+
+        EmulatorServer(create_app(Settings(seed=7, start=START)), "127.0.0.1", port).run()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start(kind: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    child = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    probe = "/plain" if kind == "bare" else "/_emulator/ready"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + probe, timeout=1).status_code == 200:
+                return child, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    child.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+@dataclass
+class Result:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, failed.groups())) if failed else 0)
+    return Result(rate, p50, p99, errors)
+
+
+async def _httpx_load(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=10, headers=headers) as client:
+        await client.get(url)
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while (began := time.perf_counter()) < stop:
+                try:
+                    response = await client.get(url)
+                    if response.status_code != 200:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                latencies.append(time.perf_counter() - began)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    return Result(
+        len(latencies) / elapsed,
+        latencies[len(latencies) // 2] * 1000,
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        errors,
+    )
+
+
+def measure(generator: str, url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+    if generator == "wrk":
+        return run_wrk(url, headers, seconds, connections)
+    return asyncio.run(_httpx_load(url, headers, seconds, connections))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--generator", choices=("auto", "wrk", "httpx"), default="auto")
+    parser.add_argument("--serve", choices=("emulator", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return
+    generator = args.generator if args.generator != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
+    print(
+        f"load generator: {generator}, {args.connections} connections, "
+        f"{args.seconds:g} s per route, {os.cpu_count()} cores"
+    )
+    bare, bare_url = start("bare")
+    emulator, url = start("emulator")
+    try:
+        tid = int(httpx.get(url + "/code/data/getTrades.php?since=0").json()[0]["tid"])  # warm
+        last = httpx.get(url + "/code/data/ticker.php").json()
+        assert "ticker" in last
+        trades = httpx.get(url + "/code/data/getTrades.php").json()
+        since = int(trades[-1]["tid"]) - 20 if trades else tid
+        routes = {
+            "ticker": ("/code/data/ticker.php", {}),
+            "getDepth": ("/code/data/getDepth.php", {}),
+            "getTrades?since": (f"/code/data/getTrades.php?since={since}", {}),
+            "BA ticker": ("/indices/global/ticker/BTCUSD", {"x-ba-key": BA_KEY}),
+        }
+        ceiling_before = measure(generator, bare_url + "/plain", {}, args.seconds, args.connections)
+        results = {}
+        for name, (path, headers) in routes.items():
+            results[name] = measure(generator, url + path, headers, args.seconds, args.connections)
+        full_day = measure(generator, url + "/code/data/getTrades.php", {}, args.seconds, 8)
+        ceiling_after = measure(generator, bare_url + "/plain", {}, args.seconds, args.connections)
+    finally:
+        for child in (bare, emulator):
+            child.terminate()
+            child.wait(timeout=10)
+    ceiling = (ceiling_before.rate + ceiling_after.rate) / 2
+    for name, r in [("bare (before)", ceiling_before), *results.items(), ("bare (after)", ceiling_after)]:
+        print(f"  {name:16} {r.rate:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  errors {r.errors}")
+    print(
+        f"  {'getTrades (24 h)':16} {full_day.rate:9.1f} req/s  p50 {full_day.p50_ms:7.1f} ms  "
+        f"p99 {full_day.p99_ms:7.1f} ms  (8 connections; not a target route)"
+    )
+    parts = [
+        f"{name} {r.rate:.0f}/s p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms ratio {r.rate / ceiling:.2f}"
+        for name, r in results.items()
+    ]
+    worst = min(r.rate for r in results.values()) / ceiling
+    errors = sum(r.errors for r in results.values())
+    verdict = "met" if worst >= TARGET and not errors else "NOT met"
+    print(
+        f"rest ({generator}): bare {ceiling:.0f}/s; "
+        + "; ".join(parts)
+        + f"; min ratio {worst:.2f} (target >= {TARGET}: {verdict}); errors {errors}"
+    )
+
+
+if __name__ == "__main__":
+    main()
