@@ -17,7 +17,13 @@ class EmulatorServer(uvicorn.Server):
     def __init__(self, app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
         compression = bool(getattr(app.state, "settings", None) and app.state.settings.ws_compression)
         config = uvicorn.Config(
-            app, host=host, port=port, log_level=log_level, ws="auto", ws_per_message_deflate=compression
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            ws="auto",
+            ws_per_message_deflate=compression,
+            timeout_keep_alive=30,  # pooled clients reuse idle connections; 5 s raced them into resets
         )
         super().__init__(config)
         self.app = app

@@ -1,9 +1,11 @@
 """One Settings object, from command-line flags and EMULATOR_* environment variables."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from emulator.market.clock import checked_instant
 
 
 class Settings(BaseSettings):
@@ -14,7 +16,9 @@ class Settings(BaseSettings):
     seed: int = 1
     speed: float = Field(1.0, gt=0, le=1_000_000)
     clock: Literal["realtime", "manual"] = "realtime"
-    start: str | None = None  # ISO instant or unix seconds; default: the wall clock at start-up
+    start: Annotated[str | None, AfterValidator(checked_instant)] = (
+        None  # ISO instant or unix seconds; default: the wall clock at start-up
+    )
     scenario: str | None = None
     flow: bool = True  # false: a quiet market (history, but no agents' book or order flow)
     admin: bool = True  # serve the control API under /_emulator

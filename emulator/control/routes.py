@@ -1,16 +1,16 @@
 """Routes under /_emulator. Thin: parse, call the world, render."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from emulator.control.auth import require_admin
 from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
-from emulator.market.clock import MICROS
+from emulator.market.clock import MICROS, checked_instant
 from emulator.market.scenario import Scenario, ScenarioError, load, parse, shipped_names
 from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
 from emulator.responses import JSON
@@ -21,14 +21,15 @@ guarded = APIRouter(
     prefix="/_emulator", tags=["control"], default_response_class=JSON, dependencies=[Depends(require_admin)]
 )
 
+Instant = Annotated[str | None, AfterValidator(checked_instant)]
 MAX_ADVANCE_SECONDS = 31 * 86_400
 MAX_BTC = 21_000_000 * BTC_SCALE
 MAX_PRICE = 10_000_000 * 10**5
 
 
 class ResetBody(BaseModel):
-    seed: int | None = None
-    start: str | None = Field(None, description="ISO 8601 instant or unix seconds")
+    seed: int | None = Field(None, ge=0, le=2**63)
+    start: Instant = Field(None, description="ISO 8601 instant or unix seconds")
     scenario: str | None = None
     flow: bool | None = Field(None, description="false: no agents' book and no random order flow")
 
@@ -168,8 +169,8 @@ def create_key(body: KeyBody, request: Request) -> JSON:
 class ScenarioBody(BaseModel):
     name: str | None = Field(None, description="a shipped scenario (GET /_emulator/scenarios) or a file path")
     yaml: str | None = Field(None, description="an inline scenario document", max_length=1_000_000)
-    seed: int | None = None
-    start: str | None = None
+    seed: int | None = Field(None, ge=0, le=2**63)
+    start: Instant = None
 
 
 def _scenario(name: str | None, text: str | None) -> Scenario:

@@ -6,11 +6,47 @@ lets a test play ten minutes of market in milliseconds and get the same bytes ev
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Literal
 
 Mode = Literal["realtime", "manual"]
 MODES: tuple[Mode, ...] = ("realtime", "manual")
 MICROS = 1_000_000
+EARLIEST = 1_230_940_800 * MICROS  # 2009-01-03, the genesis block
+LATEST = 4_102_444_800 * MICROS  # 2100-01-01
+
+
+def parse_instant(text: str) -> int:
+    """`2011-07-10T00:00:00Z` (or any ISO 8601 instant, or unix seconds) to microseconds.
+
+    Raises ValueError for anything else, and for instants outside 2009-01-03 .. 2100-01-01."""
+    text = text.strip()
+    if len(text) > 64:
+        raise ValueError("not an instant")
+    if text.replace(".", "", 1).isdigit():
+        when = int(Decimal(text) * MICROS)
+        if not EARLIEST <= when <= LATEST:
+            raise ValueError(f"{text!r} is outside 2009-01-03 .. 2100-01-01")
+        return when
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    when = int(moment.timestamp()) * MICROS + moment.microsecond
+    if not EARLIEST <= when <= LATEST:
+        raise ValueError(f"{text!r} is outside 2009-01-03 .. 2100-01-01")
+    return when
+
+
+def checked_instant(text: str | None) -> str | None:
+    """A validator: the text unchanged if parse_instant takes it (ValueError with a clear message if not)."""
+    if text is None:
+        return None
+    try:
+        parse_instant(text)
+    except (ValueError, ArithmeticError, OverflowError) as exc:
+        raise ValueError(f"give an ISO 8601 instant like 2011-07-10T00:00:00Z, or unix seconds ({exc})") from exc
+    return text
 
 
 def wall_micros() -> int:

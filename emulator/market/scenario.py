@@ -38,8 +38,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from emulator.market.clock import checked_instant
 from emulator.paths import data_dir
 
 DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
@@ -156,8 +157,8 @@ class Step(Strict):
 class Scenario(Strict):
     name: str
     description: str = ""
-    seed: int | None = None
-    start: str | None = None
+    seed: int | None = Field(None, ge=0, le=2**63)
+    start: Annotated[str | None, AfterValidator(checked_instant)] = None
     market: MarketSpec = Field(default_factory=MarketSpec)
     timeline: list[Step] = Field(default_factory=list)
 

@@ -10,7 +10,6 @@ import heapq
 import random
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -19,6 +18,7 @@ from emulator.engine.units import BTC_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
 from emulator.market.clock import MICROS, Clock, Mode, wall_micros
+from emulator.market.clock import parse_instant as parse_instant  # re-exported: where callers look for it
 from emulator.market.flow import RandomFlow
 from emulator.market.scenario import Scenario, Step
 from emulator.market.trades import TradeLog
@@ -30,17 +30,6 @@ WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
 
 def unit_scale(currency: str) -> int:
     return BTC_SCALE if currency == "BTC" else price_scale(currency)
-
-
-def parse_instant(text: str) -> int:
-    """`2011-07-10T00:00:00Z` (or any ISO 8601 instant, or unix seconds) to microseconds."""
-    text = text.strip()
-    if text.replace(".", "", 1).isdigit():
-        return int(Decimal(text) * MICROS)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * MICROS + moment.microsecond
 
 
 class Model(Protocol):

@@ -83,3 +83,12 @@ def test_admin_token_guards_the_control_api() -> None:
         assert client.get("/_emulator/clock").status_code == 401
         assert client.get("/_emulator/clock", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/_emulator/clock", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_bad_start_instants_are_a_clear_4xx_everywhere(client: TestClient) -> None:
+    for start in (":", "yesterday", "1e400", "99999999999999999", "1900-01-01T00:00:00Z", "x" * 100):
+        answer = client.post("/_emulator/reset", json={"start": start})
+        assert answer.status_code == 422 and "start" in " ".join(answer.json()["details"]), start
+        inline = client.post("/_emulator/scenario", json={"yaml": f"name: x\nstart: '{start}'\n"})
+        assert inline.status_code == 400 and "start" in inline.json()["error"], start
+    assert client.get("/_emulator/clock").json()["now"] == START_TEXT, "nothing changed"

@@ -82,11 +82,6 @@ def test_every_operation(case: schemathesis.Case) -> None:
     _run(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='POST /_emulator/reset with an unparsable "start" (e.g. {"start": ":"}) raises ValueError in '
-    "emulator.market.world.parse_instant, unhandled in emulator/control/routes.py reset(): a 500, not a 4xx",
-)
 @schema.include(**RESET).parametrize()
 @SETTINGS
 def test_reset(case: schemathesis.Case) -> None:
