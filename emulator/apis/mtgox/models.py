@@ -3,6 +3,7 @@ to the UUIDs MtGox clients see (derived from the world's seed, so they repeat ru
 
 import hashlib
 import uuid
+from collections.abc import Callable, Hashable
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,22 @@ class MtGoxModel:
         self.world = world
         self.sessions: dict[str, str] = {}  # token -> user name
         self.logins = 0
+        self._rendered: dict[Hashable, bytes] = {}
+        self._rendered_at: tuple[int, int] = (-1, -1)
+
+    def rendered(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+        """A public answer's bytes, rendered once per world version and market second."""
+        world = self.world
+        now = (world.version, world.now // 1_000_000)
+        if now != self._rendered_at:
+            self._rendered.clear()
+            self._rendered_at = now
+        body = self._rendered.get(key)
+        if body is None:
+            if len(self._rendered) > 256:  # e.g. many different `since` values in one second
+                self._rendered.clear()
+            body = self._rendered[key] = render()
+        return body
 
     def login(self, user: str) -> str:
         """A session token: unguessable without the seed, yet the same bytes every run."""

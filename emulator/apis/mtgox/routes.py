@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,6 +61,7 @@ class Method:
     summary: str
     auth: bool = False
     params: dict[str, str] = field(default_factory=dict)
+    cached_by: tuple[str, ...] | None = None  # public answers: cached per these params, version and second
 
 
 # -- parameters ------------------------------------------------------------------------------
@@ -233,12 +235,23 @@ def login(call: Call) -> Any:
 
 
 AMOUNT = "BTC amount, decimal (at least 0.01)"
+CURRENCY_PARAMS = ("Currency", "currency")
+SINCE = ("since",)
 METHODS: dict[str, Method] = {
-    "data/ticker.php": Method(ticker, "Ticker over the last 24 h", params={"Currency": "default USD"}),
-    "ticker.php": Method(ticker, "Old alias of data/ticker.php", params={"Currency": "default USD"}),
-    "data/getDepth.php": Method(get_depth, "Order book, both sides ascending", params={"Currency": "default USD"}),
+    "data/ticker.php": Method(
+        ticker, "Ticker over the last 24 h", params={"Currency": "default USD"}, cached_by=CURRENCY_PARAMS
+    ),
+    "ticker.php": Method(
+        ticker, "Old alias of data/ticker.php", params={"Currency": "default USD"}, cached_by=CURRENCY_PARAMS
+    ),
+    "data/getDepth.php": Method(
+        get_depth, "Order book, both sides ascending", params={"Currency": "default USD"}, cached_by=CURRENCY_PARAMS
+    ),
     "data/getTrades.php": Method(
-        get_trades, "Trades, oldest first", params={"since": "a tid: the next 100 trades after it"}
+        get_trades,
+        "Trades, oldest first",
+        params={"since": "a tid: the next 100 trades after it"},
+        cached_by=("since",),
     ),
     "getFunds.php": Method(get_funds, "The user's balances", auth=True),
     "buyBTC.php": Method(
@@ -279,6 +292,10 @@ def _endpoint(method: Method) -> Callable[[Request], Any]:
             call = Call(request, world, model, params)
             if method.auth:
                 call.user = authenticate(request, world, model, params, body)
+            if method.cached_by is not None:
+                key = (method.handler, *(params.get(name) for name in method.cached_by))
+                content = model.rendered(key, lambda: orjson.dumps(method.handler(call)))
+                return Response(content, media_type="application/json")
             result = method.handler(call)
         except BadRequest as exc:
             return JSON({"error": str(exc)})
