@@ -250,6 +250,16 @@ class View:
         self._stats[key] = result
         return result
 
+    def exchange_stats(self, exchange: str, symbols: list[str] | None = None) -> dict[str, Stats]:
+        """An exchange's numbers for each symbol it trades (only `symbols`, when given), in its order."""
+        out = {}
+        for s in self.catalog.exchanges[exchange].symbols:
+            if symbols is None or s in symbols:
+                found = self.stats(exchange, s)
+                if found is not None:
+                    out[s] = found
+        return out
+
     def quotes_now(self, symbol: str) -> dict[str, Quote]:
         """The quotes the local index of a symbol starts from (included exchanges only)."""
         out: dict[str, Quote] = {}

@@ -1,8 +1,9 @@
 """The BitcoinAverage state kept beside a world, as `world.models["bitcoinaverage"]`.
 
-Saved with the world (snapshot/restore): rate-limit windows, websocket tickets, websocket client
-counts per key, transactions added at run time and the key-header setting. Not saved: the price
-model and the per-second view, which are caches of pure functions of the world (rebuilt on demand).
+Saved with the world (snapshot/restore): rate-limit windows, websocket tickets, transactions added
+at run time and the key-header setting. Not saved: the price model and the per-second view, which
+are caches of pure functions of the world (rebuilt on demand), and the websocket client counts per
+key, which count live sockets (a reset or restore closes them all, so the count starts from zero).
 
 Choices where the spec is silent:
 - Rate limits are fixed windows of `window_seconds` of market time, opened by a key's (or an
@@ -54,7 +55,6 @@ class AverageModel:
         return {
             "windows": {k: list(v) for k, v in self.windows.items()},
             "tickets": {t: [v.public_key, v.expires, v.family] for t, v in self.tickets.items()},
-            "clients": dict(self.clients),
             "transactions": dict(self.transactions),
             "key_header": self.key_header,
         }
@@ -62,7 +62,7 @@ class AverageModel:
     def restore(self, state: dict[str, Any]) -> None:
         self.windows = {k: list(v) for k, v in state.get("windows", {}).items()}
         self.tickets = {t: Ticket(*v) for t, v in state.get("tickets", {}).items()}
-        self.clients = dict(state.get("clients", {}))
+        self.clients = {}
         self.transactions = dict(state.get("transactions", {}))
         self.key_header = state.get("key_header", self.catalog.plans.key_header)
         self._view = None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator.apis.bitcoinaverage.catalog import Exchange
-from emulator.apis.bitcoinaverage.market import Stats, Ticker
+from emulator.apis.bitcoinaverage.market import Stats, Ticker, View
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE, RATE
 
 
@@ -95,6 +95,14 @@ def exchange(e: Exchange, timestamp: int, symbols: dict[str, Stats]) -> dict[str
         "data_source": e.data_source,
         "symbols": {s: symbol_stats(v) for s, v in symbols.items()},
     }
+
+
+def exchange_of(view: View, name: str, symbols: list[str] | None = None) -> dict[str, Any] | None:
+    """`<exchange>` now (with only `symbols`, when given); None if it has none of them."""
+    stats = view.exchange_stats(name, symbols)
+    if not stats:
+        return None
+    return exchange(view.catalog.exchanges[name], max(s.timestamp for s in stats.values()), stats)
 
 
 def listed(e: Exchange, timestamp: int) -> dict[str, Any]:

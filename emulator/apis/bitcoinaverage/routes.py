@@ -38,6 +38,7 @@ from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
+from emulator.apis.bitcoinaverage.websocket import register as register_websockets
 from emulator.market.clock import MICROS
 from emulator.market.world import World
 from emulator.responses import JSON
@@ -435,18 +436,7 @@ def history_route(request: Request, market: str, symbol: str) -> Response:
 
 
 def exchange_view(ctx: Context, name: str, symbols: list[str] | None = None) -> dict[str, Any] | None:
-    e = ctx.catalog.exchanges[name]
-    stats = {}
-    for s in e.symbols:
-        if symbols is not None and s not in symbols:
-            continue
-        found = ctx.view.stats(name, s)
-        if found is not None:
-            stats[s] = found
-    if not stats:
-        return None
-    stamp = max(s.timestamp for s in stats.values())
-    return rendering.exchange(e, stamp, stats)
+    return rendering.exchange_of(ctx.view, name, symbols)
 
 
 def exchanges_all(request: Request) -> Response:
@@ -676,6 +666,9 @@ def get_ticket(request: Request) -> Response:
 @get("/websocket/v2/get_ticket", "A single-use ticket for the v2 websocket channels")
 def get_ticket_v2(request: Request) -> Response:
     return ticket(request, "v2")
+
+
+register_websockets(router)  # the channels of spec §5 (websocket.py)
 
 
 # -- unknown routes --------------------------------------------------------------------------

@@ -1,0 +1,418 @@
+"""BitcoinAverage v2 websockets (spec §5): the ticker and exchange channels, v1 and v2.
+
+A client asks `websocket/get_ticket` (or `websocket/v2/get_ticket`) for a ticket, then opens a
+channel URL with the query `public_key=...&ticket=...`, gets `{"type": "status", "data": "OK"}`, and
+sends `{"event": "message", "data": {"operation": "subscribe" | "unsubscribe", "options": {...}}}`.
+Frames are `{"event": "message", "data": ...}` holding the same `<ticker>` and `<exchange>` objects
+the REST routes return at that moment (the same view and rendering functions).
+
+Fan-out (emulator.streaming): a subscription's identity is its channel key, `<channel>:<seconds>s:
+<items>` (e.g. `websocket/ticker:3s:local:BTCUSD`, items sorted): one timer per update interval on
+the world's market clock renders each key's payload once and publishes the same text to every
+client holding exactly that subscription. A client of a multiple channel that adds or removes an
+item moves to the key of its new set.
+
+Choices where the spec is silent:
+- A refused handshake answers with an HTTP status and the API's JSON error body (the websocket
+  denial response; a server without that extension closes with 1008 before accepting, which
+  clients see as HTTP 403): 401 for a missing public key or ticket, an unknown key, or a ticket that
+  is unknown, used, expired, bound to another key or issued for the other family (v1 channels take
+  `websocket/get_ticket` tickets, v2 channels `websocket/v2/get_ticket` ones); 403 when the key's
+  plan is below the channel's level (plans.json: `websocket_v1_ticker` for `websocket/ticker`,
+  `websocket_v1` for the other v1 channels, `websocket_v2` for v2); 429 with the ticket request's
+  text when the key already has its plan's number of sockets open. A refused plan or limit does not
+  spend the ticket. The `Authentication` header is never looked at.
+- The update interval is the key's plan's `update_seconds` (plans.json) at the handshake. Frames
+  are due at market times that are multiples of the interval (unix seconds), after every other
+  timer due at that instant, so a frame equals what REST answers once the clock stands there. A
+  (re)subscribe also sends one frame at once, so a client sees data without waiting an interval.
+- Options: `market` or `symbol_set` (local/global), `currency` or `currency_list` (a symbol, a
+  list of symbols or a comma list); `exchange` or `exchange_list` likewise. Codes are
+  case-insensitive. The global market needs the plan of the REST global tickers (`global_ticker`).
+- `websocket/ticker` and `websocket/exchanges` take exactly one item; unsubscribe closes the socket
+  (1000, "unsubscribed"). Multiple channels add and remove items (removing one not held is a
+  no-op; an unsubscribe without options removes all). v2 channels replace the whole set;
+  unsubscribe there clears it. Either way a socket without items stays open and gets no frames.
+- Ticker frames of the multiple and v2 channels always carry both `local` and `global` (either may
+  be empty). An exchange with no numbers yet is left out (single channel: no frame).
+- Client messages that are not JSON objects of that shape, or name unknown markets, symbols or
+  exchanges, get `{"event": "error", "data": {"message": ...}}`; the socket stays open.
+- Fault rules (`ws_*` effects, emulator.market.faults) match a frame by its channel path (e.g.
+  `websocket/ticker`, also the rule's `path` as `/websocket/ticker`) or its full channel key.
+- A scenario step `disconnect: bitcoinaverage` (or `all`) and a world reset or restore close every
+  socket of the world with 1012 and a reason.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from fastapi import APIRouter
+from starlette.websockets import WebSocket
+
+from emulator.apis.bitcoinaverage import rendering
+from emulator.apis.bitcoinaverage.auth import FORBIDDEN
+from emulator.apis.bitcoinaverage.catalog import Catalog
+from emulator.apis.bitcoinaverage.market import View
+from emulator.apis.bitcoinaverage.models import AverageModel, get_model
+from emulator.market.clock import MICROS
+from emulator.market.faults import ws_filter
+from emulator.market.world import RESET, World
+from emulator.responses import JSON
+from emulator.streaming import Channels, Client, Connections, serve_client
+from emulator.tenancy import world_of
+
+TIMER = "bitcoinaverage-ws:"  # + interval seconds: the world timers of this module
+FEED = "bitcoinaverage-ws-feed"
+MARKETS = ("local", "global")
+MAX_ITEMS = 5000
+RESTARTING = 1012
+UNSUBSCRIBED = (1000, "unsubscribed")
+STATUS = {"type": "status", "data": "OK"}
+
+
+@dataclass(frozen=True)
+class Channel:
+    path: str  # without the leading slash, as the spec and the fault rules name it
+    content: str  # "ticker" or "exchange"
+    mode: str  # "single", "multiple" or "replace"
+    family: str  # the ticket family: "v1" or "v2"
+    endpoint: str  # plans.json endpoint group
+
+
+CHANNELS = {
+    c.path: c
+    for c in (
+        Channel("websocket/ticker", "ticker", "single", "v1", "websocket_v1_ticker"),
+        Channel("websocket/multiple/ticker", "ticker", "multiple", "v1", "websocket_v1"),
+        Channel("websocket/exchanges", "exchange", "single", "v1", "websocket_v1"),
+        Channel("websocket/multiple/exchanges", "exchange", "multiple", "v1", "websocket_v1"),
+        Channel("websocket/v2/ticker", "ticker", "replace", "v2", "websocket_v2"),
+        Channel("websocket/v2/exchanges", "exchange", "replace", "v2", "websocket_v2"),
+    )
+}
+
+
+class BadMessage(Exception):
+    pass
+
+
+def error(message: str) -> dict[str, Any]:
+    return {"event": "error", "data": {"message": message}}
+
+
+def message(data: Any) -> dict[str, Any]:
+    return {"event": "message", "data": data}
+
+
+# -- payloads ----------------------------------------------------------------------------------
+
+
+def render(view: View, channel: Channel, items: tuple[str, ...]) -> Any:
+    """A frame's `data` for a subscription at the view's second; None when there is nothing to send."""
+    time = rendering.display_time(view.now)
+    if channel.content == "ticker":
+        tickers: dict[str, dict[str, Any]] = {m: {} for m in MARKETS}
+        for item in items:
+            market, symbol = item.split(":", 1)
+            t = view.ticker(market, symbol)
+            if t is not None:
+                tickers[market][symbol] = rendering.ticker(t)
+        if channel.mode == "single":
+            found = next(iter(tickers[items[0].split(":", 1)[0]].values()), None)
+            return None if found is None else found | {"success": True, "time": time}
+        return tickers
+    exchanges = {name: e for name in items if (e := rendering.exchange_of(view, name)) is not None}
+    if channel.mode == "single":
+        return None if not exchanges else exchanges[items[0]] | {"success": True, "time": time}
+    return {"success": True, "time": time, **exchanges}
+
+
+def channel_key(channel: Channel, interval: int, items: tuple[str, ...]) -> str:
+    return f"{channel.path}:{interval}s:{','.join(items)}"
+
+
+def _channel_path(key: str) -> tuple[str]:
+    return (key.split(":", 1)[0],)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    channel: Channel
+    interval: int
+    items: tuple[str, ...]
+
+
+class Feed:
+    """One world's BitcoinAverage sockets: subscriptions, the interval timers and the fan-out."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.channels = Channels()
+        filters = {p: ws_filter(world, "bitcoinaverage", _channel_path, f"/{p}") for p in CHANNELS}
+        self.channels.fault_filter = lambda key: filters[_channel_path(key)[0]](key)
+        self.keys: dict[int, dict[str, Subscription]] = {}  # interval -> channel key -> subscription
+        self.sockets: set[Client] = set()  # every open socket of the world, subscribed or not
+        self.generation = 0  # bumped by a reset: sockets of an older generation no longer count
+        self._bus = world.bus.subscribe(["reset", "disconnect"], maxsize=10**4, notify=self._pump)
+
+    def _pump(self) -> None:
+        for event in self._bus.drain():
+            if event == RESET:
+                self.generation += 1
+                self.keys.clear()
+                self.close_all("the world was reset")
+            elif event in ("bitcoinaverage", "all"):
+                self.close_all("scenario: bitcoinaverage websockets disconnected")
+
+    def close_all(self, reason: str) -> None:
+        for client in list(self.sockets):
+            client.close(RESTARTING, reason)
+
+    # -- subscriptions ------------------------------------------------------------------------
+
+    def subscribe(self, client: Client, sub: Subscription) -> str:
+        key = channel_key(sub.channel, sub.interval, sub.items)
+        self.keys.setdefault(sub.interval, {})[key] = sub
+        self.channels.join(client, key)
+        self._ensure_timer(sub.interval)
+        return key
+
+    def _ensure_timer(self, interval: int) -> None:
+        """Register the interval's handler (again after a reset) and schedule it unless it is pending
+        (a restored snapshot may hold it already)."""
+        name = f"{TIMER}{interval}"
+        world = self.world
+        world.on_timer(name, lambda due: self._tick(interval, due))
+        if not any(t[2] == name for t in world.timers):
+            world.schedule(self._next_due(interval, world.now), name)
+
+    @staticmethod
+    def _next_due(interval: int, after: int) -> int:
+        step = interval * MICROS
+        return (after // step + 1) * step
+
+    def _tick(self, interval: int, due: int) -> int | None:
+        world = self.world
+        if any(t[0] == due and not t[2].startswith(TIMER) for t in world.timers):
+            return due  # run again once everything else due now has happened
+        subs = self.keys.get(interval, {})
+        view: View | None = None
+        for key, sub in list(subs.items()):
+            if not self.channels.listening(key):
+                del subs[key]
+                continue
+            view = view or get_model(world).view(world)
+            data = render(view, sub.channel, sub.items)
+            if data is not None:
+                self.channels.publish(key, message(data))
+        if not subs:
+            self.keys.pop(interval, None)
+            return None
+        return self._next_due(interval, due)
+
+
+def feed_of(world: World) -> Feed:
+    feed = world.attachments.get(FEED)
+    if not isinstance(feed, Feed):
+        feed = world.attachments[FEED] = Feed(world)
+    return feed
+
+
+# -- one socket --------------------------------------------------------------------------------
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        parts = value
+    else:
+        raise BadMessage(f"options.{name} must be a string or a list of strings")
+    out = [p.strip() for p in parts if p.strip()]
+    if not out:
+        raise BadMessage(f"options.{name} is empty")
+    if len(out) > MAX_ITEMS:
+        raise BadMessage(f"options.{name} lists more than {MAX_ITEMS} items")
+    return out
+
+
+def _option(options: dict[str, Any], *names: str) -> tuple[str, Any]:
+    for name in names:
+        value = options.get(name)
+        if value is not None and value != "":
+            return name, value
+    raise BadMessage(f"options.{' or options.'.join(names)} is required")
+
+
+class Session:
+    """One accepted socket: its channel, plan and current subscription."""
+
+    def __init__(
+        self, feed: Feed, client: Client, channel: Channel, plan: str, interval: int, catalog: Catalog
+    ) -> None:
+        self.feed = feed
+        self.client = client
+        self.channel = channel
+        self.plan = plan
+        self.interval = interval
+        self.catalog = catalog
+        self.items: tuple[str, ...] = ()
+        self.key: str | None = None
+
+    def on_text(self, text: str) -> None:
+        mode = self.channel.mode
+        try:
+            operation, options = self._parse(text)
+            if operation == "unsubscribe" and mode == "single":
+                self.client.close(*UNSUBSCRIBED)
+                return
+            if operation == "unsubscribe" and (mode == "replace" or not options):
+                self._switch((), announce=False)  # a multiple channel's unsubscribe without options: all
+                return
+            items = self._items(options)
+        except BadMessage as exc:
+            self.client.send_json(error(str(exc)))
+            return
+        if operation == "unsubscribe":
+            self._switch(tuple(i for i in self.items if i not in items), announce=False)
+        elif mode == "multiple":
+            self._switch(tuple(sorted({*self.items, *items})), announce=True)
+        else:
+            self._switch(tuple(sorted(set(items))), announce=True)
+
+    def _parse(self, text: str) -> tuple[str, dict[str, Any]]:
+        try:
+            command = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise BadMessage("invalid JSON") from None
+        if not isinstance(command, dict) or command.get("event") != "message":
+            raise BadMessage('expected {"event": "message", "data": {"operation": ..., "options": {...}}}')
+        data = command.get("data")
+        if not isinstance(data, dict):
+            raise BadMessage("data must be an object with operation and options")
+        operation = data.get("operation")
+        if operation not in ("subscribe", "unsubscribe"):
+            raise BadMessage(f"unknown operation {str(operation)[:32]!r}: subscribe or unsubscribe")
+        options = data.get("options", {})
+        if not isinstance(options, dict):
+            raise BadMessage("options must be an object")
+        return operation, options
+
+    def _items(self, options: dict[str, Any]) -> list[str]:
+        if self.channel.content == "ticker":
+            name, value = _option(options, "market", "symbol_set")
+            if not isinstance(value, str) or value.lower() not in MARKETS:
+                raise BadMessage(f"options.{name} must be local or global")
+            market = value.lower()
+            if market == "global" and not self.catalog.plans.allows(self.plan, "global_ticker"):
+                raise BadMessage(FORBIDDEN)
+            name, value = _option(options, "currency", "currency_list")
+            symbols = [s.upper() for s in _strings(value, name)]
+            known = self.catalog.symbols(market)
+            for symbol in symbols:
+                if symbol not in known:
+                    raise BadMessage(f"unknown symbol {symbol[:32]!r} in the {market} market")
+            items = [f"{market}:{s}" for s in symbols]
+        else:
+            name, value = _option(options, "exchange", "exchange_list")
+            items = [e.lower() for e in _strings(value, name)]
+            for item in items:
+                if item not in self.catalog.exchanges:
+                    raise BadMessage(f"unknown exchange {item[:64]!r}")
+        if self.channel.mode == "single" and len(set(items)) != 1:
+            raise BadMessage(f"{self.channel.path} takes one item; use the multiple channel for more")
+        return items
+
+    def _switch(self, items: tuple[str, ...], announce: bool) -> None:
+        """Move to the channel key of `items` (none: no frames), and send the current frame."""
+        feed = self.feed
+        if self.key is not None:
+            feed.channels.leave(self.client, self.key)
+            self.key = None
+        self.items = items
+        if items:
+            self.key = feed.subscribe(self.client, Subscription(self.channel, self.interval, items))
+            if announce:
+                world = feed.world
+                world.sync()
+                data = render(get_model(world).view(world), self.channel, items)
+                if data is not None:
+                    self.client.send_json(message(data))
+
+
+# -- the handshake -----------------------------------------------------------------------------
+
+
+def _query(raw: bytes) -> dict[str, str]:
+    """The handshake's query (first value of each name wins; values are not '+'-decoded, spec §1)."""
+    out: dict[str, str] = {}
+    for part in raw.decode("latin-1").split("&"):
+        name, _, value = part.partition("=")
+        name, value = unquote(name).strip(), unquote(value).strip()
+        if name and value and name not in out:
+            out[name] = value
+    return out
+
+
+def _admit(channel: Channel, query: dict[str, str], world: World, model: AverageModel) -> tuple[int, str]:
+    """(0, the key's plan) if the handshake may go on (the ticket is then spent), else (status, message)."""
+    public_key, ticket = query.get("public_key"), query.get("ticket")
+    if public_key is None or ticket is None:
+        return 401, "The public_key and ticket query parameters are required"
+    key = world.directory.average_keys.get(public_key)
+    if key is None:
+        return 401, "Unknown public key"
+    if not model.catalog.plans.allows(key.plan, channel.endpoint):
+        return 403, FORBIDDEN
+    if model.client_limit_reached(public_key, key.plan):
+        return 429, f"Client limit reached for api key {public_key}"
+    if not model.consume_ticket(ticket, public_key, world.now, channel.family):
+        return 401, "Invalid ticket: unknown, already used, expired or issued for another key or channel family"
+    return 0, key.plan
+
+
+async def _refuse(websocket: WebSocket, status: int, text: str) -> None:
+    try:
+        await websocket.send_denial_response(JSON({"success": False, "error": text}, status_code=status))
+    except RuntimeError:  # the server has no denial-response extension: 403 on the handshake
+        await websocket.close(1008, text[:120])
+
+
+def endpoint(channel: Channel) -> Callable[[WebSocket], Any]:
+    async def socket(websocket: WebSocket) -> None:
+        world = world_of(websocket)
+        model = get_model(world)
+        query = _query(websocket.scope.get("query_string", b""))
+        status, plan = _admit(channel, query, world, model)
+        if status:
+            await _refuse(websocket, status, plan)
+            return
+        public_key = query["public_key"]
+        feed = feed_of(world)
+        client = Client(websocket, websocket.app.state.settings.ws_queue_limit)
+        interval = model.catalog.plans.update_seconds.get(plan, 3)
+        session = Session(feed, client, channel, plan, interval, model.catalog)
+        generation = feed.generation
+        feed.sockets.add(client)
+        model.connect(public_key)
+        try:
+            await websocket.accept()
+            client.send_json(STATUS)
+            connections: Connections = websocket.app.state.connections
+            await serve_client(websocket, client, connections, session.on_text)
+        finally:
+            feed.channels.leave_all(client)
+            feed.sockets.discard(client)
+            if feed.generation == generation:
+                model.disconnect(public_key)
+
+    socket.__name__ = "ba_" + channel.path.replace("/", "_")
+    return socket
+
+
+def register(router: APIRouter) -> None:
+    for channel in CHANNELS.values():
+        router.add_api_websocket_route(f"/{channel.path}", endpoint(channel), name=channel.path)
