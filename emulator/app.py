@@ -15,6 +15,7 @@ from emulator.control import fault_routes
 from emulator.control import routes as control
 from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
+from emulator.dashboard import router as dashboard
 from emulator.market import scenario
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(control.router)
     app.include_router(mtgox.router)
     app.include_router(bitcoinaverage.router)
+    app.include_router(dashboard)
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)

@@ -32,6 +32,7 @@ def banner(settings: Settings, port: int) -> str:
             f"  BitcoinAverage      {base}/indices/   (websockets under ws://{shown}:{port}/websocket/)",
             f"  API docs            {base}/docs",
             f"  control API         {base}/_emulator/",
+            f"  dashboard           {base}/_emulator/ui",
         ]
     )
 
