@@ -22,6 +22,11 @@ Effects, as a client sees them (choices where the brief is silent):
   by path and query, 256 at most); a hit serves the cached answer while it is at most `max_age`
   seconds of market time old, and otherwise serves a fresh one and caches it. Non-GET requests are
   never served stale.
+HTTP rules also apply to websocket handshakes (as method GET, e.g. `{"path": "/mtgox", "effect":
+"status"}` refuses reconnects during an outage): `latency` delays the handshake, and `status`,
+`rate_limit`, `mysql_error` and `reset` refuse it, with the effect's HTTP answer when the server
+supports denial responses (uvicorn does), else with a close before accept (403). `stale` does not
+apply to sockets.
 A rule that breaks while being applied is logged and the request served normally, never a 500.
 """
 
@@ -160,7 +165,7 @@ class FaultMiddleware:
         _quiet_server_log()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -172,17 +177,22 @@ class FaultMiddleware:
             return
         rule: FaultRule | None = None
         response: Response | None = None
+        websocket = scope["type"] == "websocket"
         try:
             now = world.sync()
-            rule = book.match_http(api, path, scope["method"], now)
+            rule = book.match_http(api, path, "GET" if websocket else scope["method"], now)
             if rule is not None:
                 scope.setdefault("state", {})["fault"] = rule.id
                 response = effect_response(rule, api, now)
-            stale = scope["method"] == "GET" and any(fnmatchcase(path, glob) for glob in book.stale_paths(api))
+            stale = (
+                not websocket and scope["method"] == "GET" and any(fnmatchcase(path, g) for g in book.stale_paths(api))
+            )
         except Exception:
             log.exception("fault rule failed; serving the request normally")
             rule, response, stale = None, None, False
-        if response is not None:
+        if websocket and rule is not None and rule.effect != "latency":
+            await self._refuse(response, scope, receive, send)
+        elif response is not None:
             await response(scope, receive, send)
         elif rule is not None and rule.effect == "reset":
             await self._reset(send)
@@ -193,6 +203,13 @@ class FaultMiddleware:
             await self._stale(rule, world, scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    async def _refuse(self, response: Response | None, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a websocket handshake: the rule's HTTP answer if the server can send one, else 403."""
+        if response is not None and "websocket.http.response" in scope.get("extensions", {}):
+            await response(scope, receive, send)
+        else:
+            await send({"type": "websocket.close", "code": 1008, "reason": "fault injected"})
 
     async def _reset(self, send: Send) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]

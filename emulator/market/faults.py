@@ -353,6 +353,8 @@ class FaultBook:
     # -- snapshots -------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
+        if not self.rules and self.next_id == 1:
+            return {}  # a book never used leaves no trace in the world's snapshot
         rules = []
         for rule in self.rules:
             version, internal, gauss = rule.rng.getstate()

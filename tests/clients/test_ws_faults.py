@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
 from emulator.apis.mtgox.websocket import DEPTH, TICKER, TRADES
@@ -159,3 +159,16 @@ def test_probability_on_frames_is_seeded(server: tuple[str, httpx.Client]) -> No
     first = seen()
     assert 0 < len(first) < 16
     assert seen() == first
+
+
+def test_http_rules_refuse_handshakes(server: tuple[str, httpx.Client]) -> None:
+    base, http = server
+    fault(http, path="/mtgox", effect="status", status=503, count=1)
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(base)
+    assert refused.value.response.status_code == 503
+    assert b"Service Unavailable" in refused.value.response.body
+    with connected(base):
+        pass
+    journal = http.get("/_emulator/journal", params={"method": "WEBSOCKET"}).json()["entries"]
+    assert [(e["status"], e["fault"]) for e in journal] == [(503, "f1"), (101, None)]

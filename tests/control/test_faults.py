@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from emulator.app import create_app
 from emulator.market.faults import FaultBook, faults_of
@@ -285,3 +285,22 @@ def test_a_broken_rule_never_becomes_a_500(quiet: TestClient, monkeypatch: pytes
     monkeypatch.setattr(FaultBook, "match_http", broken)
     answer = quiet.get(TICKER)
     assert answer.status_code == 200 and "ticker" in answer.json()
+
+
+def test_websocket_handshakes_are_refused_or_delayed(quiet: TestClient) -> None:
+    add(quiet, api="mtgox", path="/mtgox", effect="rate_limit", status=429, count=1)
+    add(quiet, api="mtgox", path="/mtgox", effect="latency", latency_ms=200, count=1)
+    with pytest.raises(WebSocketDenialResponse) as refused, quiet.websocket_connect("/mtgox"):
+        pass
+    assert refused.value.status_code == 429 and refused.value.headers["retry-after"] == "60"
+    began = time.perf_counter()
+    with quiet.websocket_connect("/mtgox") as ws:
+        assert ws.receive_json()["op"] == "subscribe"
+    assert time.perf_counter() - began >= 0.19
+
+
+def test_an_unused_book_leaves_no_trace_in_snapshots(quiet: TestClient) -> None:
+    world = default_world(quiet)
+    before = world.snapshot()
+    quiet.get("/_emulator/faults")
+    assert world.snapshot()["models"] == before["models"]
