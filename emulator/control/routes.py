@@ -14,11 +14,16 @@ from emulator.market.clock import MICROS, checked_instant
 from emulator.market.scenario import Scenario, ScenarioError, load, parse, shipped_names
 from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
 from emulator.responses import JSON
+from emulator.routing import LoopRoute
 from emulator.tenancy import tenant_of, world_of
 
-router = APIRouter(prefix="/_emulator", tags=["control"], default_response_class=JSON)
+router = APIRouter(prefix="/_emulator", tags=["control"], default_response_class=JSON, route_class=LoopRoute)
 guarded = APIRouter(
-    prefix="/_emulator", tags=["control"], default_response_class=JSON, dependencies=[Depends(require_admin)]
+    prefix="/_emulator",
+    tags=["control"],
+    default_response_class=JSON,
+    dependencies=[Depends(require_admin)],
+    route_class=LoopRoute,
 )
 
 Instant = Annotated[str | None, AfterValidator(checked_instant)]

@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, Response
 
 from emulator.control.auth import require_admin
 from emulator.responses import JSON
+from emulator.routing import LoopRoute
 from emulator.streaming import Client, Connections
 from emulator.tenancy import tenant_of
 
@@ -26,7 +27,7 @@ MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css
 NO_CACHE = {"Cache-Control": "no-cache"}
 DASHBOARD_MARK = "_dashboard=1"  # the page adds it to its own API requests so that its journal view can skip them
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=LoopRoute)
 
 
 def _page() -> Response:

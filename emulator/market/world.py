@@ -64,6 +64,7 @@ class World:
         self.wall = wall
         self.models: dict[str, Model] = {}
         self.attachments: dict[str, object] = {}  # runtime helpers (websocket feeds), not state
+        self._playing = 0  # plays in progress: they own the catching up
         self.clock = Clock(start if start is not None else wall(), mode, speed, wall)
         self._build(seed)
 
@@ -90,6 +91,7 @@ class World:
             market.interval if market else 1.0,
             market.volatility if market else 0.0002,
         )
+        self.opening_price = self.flow.anchor  # USD per BTC when the world started; BitcoinAverage's level
         self._load_demo_accounts()
         self.flow.prime(self)
         self.schedule(self.now + MICROS, "flow")
@@ -171,7 +173,15 @@ class World:
         self._handlers[name] = handler
 
     def sync(self, until: int | None = None) -> int:
-        """Play every timer due up to the clock's now (or `until`, if earlier), in market-time order."""
+        """Play every timer due up to the clock's now (or `until`, if earlier), in market-time order.
+
+        While a play() is in progress the world stays at its chunk boundary: a request arriving then
+        sees a consistent world and does not swallow the rest of the play in one blocking go."""
+        if self._playing:
+            return self.now
+        return self._run(until)
+
+    def _run(self, until: int | None) -> int:
         target = self.clock.now() if until is None else min(until, self.clock.now())
         timers = self.timers
         while timers and timers[0][0] <= target:
@@ -194,10 +204,14 @@ class World:
         """Catch up with the clock one chunk of market time at a time, letting the event loop run in
         between, so websocket writers drain a long advance as it happens instead of all at the end.
         The events are the same as one sync(): timers run in market-time order either way."""
-        while self.clock.now() - self.now > chunk:
-            self.sync(self.now + chunk)
-            await asyncio.sleep(0)
-        return self.sync()
+        self._playing += 1
+        try:
+            while self.clock.now() - self.now > chunk:
+                self._run(self.now + chunk)
+                await asyncio.sleep(0)
+            return self._run(None)
+        finally:
+            self._playing -= 1
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -275,6 +289,7 @@ class World:
             "timers": [list(t) for t in self.timers],
             "timer_seq": self._timer_seq,
             "flow": self.flow.snapshot(),
+            "opening_price": self.opening_price,
             "directory": self.directory.snapshot(),
             "scenario": self.scenario.model_dump(by_alias=True, exclude_unset=True) if self.scenario else None,
             "scenario_done": self.scenario_done,
@@ -305,6 +320,7 @@ class World:
         self.flow = RandomFlow(self.seed)
         self.flow.restore(state["flow"])
         self.flow_enabled = state["flow_enabled"]
+        self.opening_price = state["opening_price"]
         self.scenario = Scenario.model_validate(state["scenario"]) if state["scenario"] else None
         self.scenario_done = state["scenario_done"]
         self.exchange_status = state["exchange_status"]

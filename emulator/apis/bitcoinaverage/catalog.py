@@ -11,8 +11,9 @@ Choices where the spec is silent:
   crypto against every fiat of the rate table. Both are ordered by the fixtures' order.
 """
 
+import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -52,10 +53,21 @@ class Exchange:
     offsets: dict[str, float] = field(default_factory=dict)
     ignored: str | None = None
     inactive_days: int | None = None
+    inactive_since: int | None = None  # unix seconds: a scenario switched it off then
+
+    @property
+    def inactive(self) -> bool:
+        return self.inactive_days is not None or self.inactive_since is not None
 
     @property
     def included(self) -> bool:
-        return self.ignored is None and self.inactive_days is None
+        return self.ignored is None and not self.inactive
+
+    def inactive_from(self, started: int) -> int:
+        """When it stopped updating (unix seconds), for a world started at `started`."""
+        if self.inactive_since is not None:
+            return self.inactive_since
+        return started - (self.inactive_days or 0) * 86_400
 
     def offset_of(self, symbol: str) -> float:
         return self.offsets.get(symbol, self.offset)
@@ -128,10 +140,7 @@ class Catalog:
                 if self.split(symbol) is None:
                     raise ValueError(f"exchange {exchange.name}: unknown symbol {symbol}")
             self.exchanges[exchange.name] = exchange
-        traded = {s for e in self.exchanges.values() if e.included for s in e.symbols}
-        self.local_symbols = tuple(f"{c}{f}" for c in self.cryptos for f in self.fiats if f"{c}{f}" in traded)
-        self.global_symbols = tuple(f"{c}{f}" for c in self.cryptos for f in self.fiats)
-        self.local_fiats = tuple(f for f in self.fiats if any(s[-3:] == f for s in self.local_symbols))
+        self._derive_symbols()
         self.transactions = {h.lower(): _instant(t) for h, t in raw["transactions"]["transactions"].items()}
         p = raw["plans"]
         self.plans = Plans(
@@ -145,6 +154,30 @@ class Catalog:
             int(p["signature_window_seconds"]),
             int(p["ticket_seconds"]),
         )
+
+    def _derive_symbols(self) -> None:
+        traded = {s for e in self.exchanges.values() if e.included for s in e.symbols}
+        self.local_symbols = tuple(f"{c}{f}" for c in self.cryptos for f in self.fiats if f"{c}{f}" in traded)
+        self.global_symbols = tuple(f"{c}{f}" for c in self.cryptos for f in self.fiats)
+        self.local_fiats = tuple(f for f in self.fiats if any(s[-3:] == f for s in self.local_symbols))
+
+    def with_status(self, status: dict[str, dict[str, Any]]) -> "Catalog":
+        """This catalog with the exchanges a scenario switched (world.exchange_status) switched."""
+        changed = copy.copy(self)
+        changed.exchanges = dict(self.exchanges)
+        for name, change in status.items():
+            exchange = self.exchanges.get(name)
+            if exchange is None:
+                continue
+            if change["status"] == "active":
+                exchange = replace(exchange, ignored=None, inactive_days=None, inactive_since=None)
+            elif change["status"] == "inactive":
+                exchange = replace(exchange, inactive_days=None, inactive_since=change["since"] // 1_000_000)
+            else:
+                exchange = replace(exchange, ignored=change.get("reason") or "Ignored by the running scenario")
+            changed.exchanges[name] = exchange
+        changed._derive_symbols()
+        return changed
 
     def split(self, symbol: str) -> tuple[str, str] | None:
         """`BTCUSD` -> ("BTC", "USD"), for a known crypto and a known fiat; None otherwise."""

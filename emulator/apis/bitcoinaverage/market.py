@@ -229,13 +229,15 @@ class View:
         elif symbol not in self.catalog.exchanges[exchange].symbols:
             result = None
         else:
+            listed = self.catalog.exchanges[exchange]
             now = self.now
+            if listed.inactive:  # an inactive exchange's numbers stop where it stopped updating
+                now = min(now, listed.inactive_from(self.model.started))
             times = [now - DAY, *range((now - DAY) // HOUR * HOUR + HOUR, now, HOUR), now]
             samples = [self.model.market(t)[symbol][exchange] for t in times]
             current = samples[-1]
             lasts = [q.last for q in samples]
-            inactive = self.catalog.exchanges[exchange].inactive_days
-            stamp = now if inactive is None else min(now, self.model.started - inactive * DAY)
+            stamp = now
             result = Stats(
                 current.last,
                 current.bid,

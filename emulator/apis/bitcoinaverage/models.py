@@ -22,7 +22,6 @@ from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.prices import PriceModel
 from emulator.market.accounts import random_token
 from emulator.market.clock import MICROS
-from emulator.market.flow import RandomFlow
 
 if TYPE_CHECKING:
     from emulator.market.world import World
@@ -40,13 +39,15 @@ class Ticket:
 
 class AverageModel:
     def __init__(self) -> None:
-        self.catalog: Catalog = catalog()
+        self.base: Catalog = catalog()
+        self.catalog: Catalog = self.base  # the base with the world's exchange status applied
+        self._status: tuple[Any, ...] = ()
         self.windows: dict[str, list[int]] = {}  # identity -> [window start, requests]
         self.tickets: dict[str, Ticket] = {}
         self.clients: dict[str, int] = {}  # public key -> connected websocket clients
         self.transactions: dict[str, int] = {}  # hash -> unix seconds, added at run time
         self.key_header = self.catalog.plans.key_header
-        self._prices: tuple[tuple[int, int], PriceModel] | None = None
+        self._prices: tuple[tuple[int, int, float], PriceModel] | None = None
         self._view: tuple[tuple[int, int, int, int], View] | None = None
 
     # -- snapshot ---------------------------------------------------------------------------
@@ -69,12 +70,22 @@ class AverageModel:
 
     # -- the market -------------------------------------------------------------------------
 
+    def catalog_for(self, world: "World") -> Catalog:
+        """The catalog as the world's scenario left it (exchanges switched off, back on or ignored)."""
+        status = tuple(sorted((name, tuple(sorted(change.items()))) for name, change in world.exchange_status.items()))
+        if status != self._status:
+            self._status = status
+            self.catalog = self.base.with_status(world.exchange_status) if status else self.base
+            self._prices = None
+            self._view = None
+        return self.catalog
+
     def prices(self, world: "World") -> PriceModel:
+        catalog = self.catalog_for(world)
         started = world.started // MICROS
-        key = (world.seed, started)
+        key = (world.seed, started, world.opening_price)
         if self._prices is None or self._prices[0] != key:
-            level = RandomFlow(world.seed).anchor  # the MtGox flow's seeded opening price
-            self._prices = (key, PriceModel(self.catalog, world.seed, started, level))
+            self._prices = (key, PriceModel(catalog, world.seed, started, world.opening_price))
         return self._prices[1]
 
     def view(self, world: "World") -> View:

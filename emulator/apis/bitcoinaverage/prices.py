@@ -7,7 +7,7 @@ Design (spec §6, with the choices the spec leaves open):
   (`w` goes from 0 at t0 to 1 sixty days earlier), and `g_c * age` a growth trend: the further back,
   the cheaper (up to four years back, flat before). After the start the process only wanders a
   few percent around its level, as the MtGox engine's order flow does around its opening price.
-- Levels: BTC sits at the MtGox flow's seeded opening price (`RandomFlow(seed).anchor`), so the
+- Levels: BTC sits at the world's opening price (`world.opening_price`, the MtGox flow's), so the
   engine's book and the other exchanges' BTCUSD agree; other cryptos are a fixed ratio of it
   (`btc_ratio` in cryptos.json).
 - Fiat rates (units per USD) drift slowly: the fixture rate times exp of +-0.5 % of daily and weekly
@@ -81,7 +81,7 @@ class PriceModel:
         self._origin = {c: octaves(self._keys[c][0], SHORT, started) for c in catalog.cryptos}
         self.pairs: dict[str, list[Pair]] = {}
         for exchange in catalog.exchanges.values():
-            frozen = None if exchange.inactive_days is None else started - exchange.inactive_days * DAY
+            frozen = exchange.inactive_from(started) if exchange.inactive else None
             for symbol in exchange.symbols:
                 split = catalog.split(symbol)
                 assert split is not None

@@ -42,9 +42,10 @@ from emulator.apis.bitcoinaverage.websocket import register as register_websocke
 from emulator.market.clock import MICROS
 from emulator.market.world import World
 from emulator.responses import JSON
+from emulator.routing import LoopRoute
 from emulator.tenancy import world_of
 
-router = APIRouter(tags=["bitcoinaverage"], default_response_class=JSON)
+router = APIRouter(tags=["bitcoinaverage"], default_response_class=JSON, route_class=LoopRoute)
 
 MARKETS = ("local", "global")
 SYMBOL = re.compile(r"[A-Za-z]{5,12}")
@@ -68,7 +69,7 @@ class Context:
 
     @property
     def catalog(self) -> Catalog:
-        return self.model.catalog
+        return self.model.catalog_for(self.world)
 
     @property
     def view(self) -> View:
@@ -481,8 +482,8 @@ def listing(request: Request, kind: str) -> Response:
         for e in ctx.catalog.exchanges.values():
             if kind == "ignored" and e.ignored is not None:
                 out.append(rendering.listed(e, ctx.now))
-            elif kind == "inactive" and e.inactive_days is not None:
-                out.append(rendering.listed(e, ctx.model.prices(ctx.world).started - e.inactive_days * 86_400))
+            elif kind == "inactive" and e.inactive:
+                out.append(rendering.listed(e, e.inactive_from(ctx.model.prices(ctx.world).started)))
         return out
 
     return serve(request, "exchanges_summary", body)
@@ -506,7 +507,7 @@ def exchanges_count(request: Request) -> Response:
     def body(ctx: Context) -> Any:
         exchanges = ctx.catalog.exchanges.values()
         ignored = sum(1 for e in exchanges if e.ignored is not None)
-        inactive = sum(1 for e in exchanges if e.ignored is None and e.inactive_days is not None)
+        inactive = sum(1 for e in exchanges if e.ignored is None and e.inactive)
         count = len(ctx.catalog.exchanges)
         return {
             "included": count - ignored - inactive,

@@ -33,10 +33,11 @@ from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
 from emulator.responses import JSON
+from emulator.routing import LoopRoute
 from emulator.tenancy import world_of
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["mtgox"])
+router = APIRouter(tags=["mtgox"], route_class=LoopRoute)
 PREFIXES = ("/code/", "/api/0/")
 MIN_AMOUNT = BTC_SCALE // 100  # 0.01 BTC
 MAX_AMOUNT = 21_000_000 * BTC_SCALE
