@@ -206,3 +206,17 @@ def test_clean_shutdown_closes_every_socket_with_1001() -> None:
             ws.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
         ws.close()
+
+
+def test_a_scenario_disconnect_step_drops_mtgox_sockets() -> None:
+    app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
+    story = "name: drop\ntimeline:\n  - at: 30\n    disconnect: mtgox\n"
+    with running(app) as base, httpx.Client(base_url=base) as http:
+        http.post("/_emulator/scenario", json={"yaml": story, "start": START_TEXT})
+        with open_socket(base) as ws:
+            read_all(ws)
+            http.post("/_emulator/clock/advance", json={"seconds": 60})
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012

@@ -95,7 +95,7 @@ class Feed:
         self.model = mtgox_model(world)
         self._traded = False
         self._best: tuple[int | None, int | None] = self._best_prices()
-        topics = ["trade", "depth", "order", "changed", "reset"]
+        topics = ["trade", "depth", "order", "changed", "reset", "disconnect"]
         self._subscription = world.bus.subscribe(topics, maxsize=10**6, notify=self._pump)
 
     def _best_prices(self) -> tuple[int | None, int | None]:
@@ -112,6 +112,8 @@ class Feed:
                 self._on_order(event)
             elif event == RESET:
                 self.reset()
+            elif event in ("mtgox", "all"):  # a scenario's `disconnect` step
+                self.drop("the scenario dropped every MtGox websocket")
             else:
                 self._on_batch()
 
@@ -144,8 +146,11 @@ class Feed:
     def reset(self) -> None:
         self.model = mtgox_model(self.world)
         self._best = self._best_prices()
+        self.drop("the world was reset")
+
+    def drop(self, reason: str) -> None:
         for client in self.channels.clients():
-            client.close(1012, "the world was reset")
+            client.close(1012, reason)
 
 
 def feed_of(world: World) -> Feed:
