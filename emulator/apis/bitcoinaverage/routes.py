@@ -35,7 +35,7 @@ from starlette.responses import PlainTextResponse, Response
 from emulator.apis.bitcoinaverage import history, rendering
 from emulator.apis.bitcoinaverage.auth import ApiError, Caller, admit, authenticate
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.market import View
+from emulator.apis.bitcoinaverage.market import Ticker, View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
@@ -292,13 +292,19 @@ def custom_exclude(request: Request, symbol: str) -> Response:
 
 @get("/indices/{market}/ticker/all", "Tickers of every symbol", openapi_extra=CRYPTO_FIAT)
 def ticker_all(request: Request, market: str) -> Response:
+    return every_symbol(request, market, rendering.ticker)
+
+
+def every_symbol(request: Request, market: str, render: Callable[[Ticker], Any]) -> Response:
+    """One rendering of the ticker of every symbol the query keeps, keyed by symbol."""
+
     def body(ctx: Context) -> Any:
         m = market_of(market)
         out = {}
         for s in filtered(ctx, ctx.catalog.symbols(m)):
             t = ctx.view.ticker(m, s)
             if t is not None:
-                out[s] = rendering.ticker(t)
+                out[s] = render(t)
         return out
 
     return serve(request, ticker_endpoint(market), body)
@@ -306,30 +312,12 @@ def ticker_all(request: Request, market: str) -> Response:
 
 @get("/indices/{market}/ticker/short", "Last price and daily average of every symbol", openapi_extra=CRYPTO_FIAT)
 def ticker_short(request: Request, market: str) -> Response:
-    def body(ctx: Context) -> Any:
-        m = market_of(market)
-        out = {}
-        for s in filtered(ctx, ctx.catalog.symbols(m)):
-            t = ctx.view.ticker(m, s)
-            if t is not None:
-                out[s] = rendering.short(t)
-        return out
-
-    return serve(request, ticker_endpoint(market), body)
+    return every_symbol(request, market, rendering.short)
 
 
 @get("/indices/{market}/ticker/changes/all", "Price changes of every symbol", openapi_extra=CRYPTO_FIAT)
 def changes_all(request: Request, market: str) -> Response:
-    def body(ctx: Context) -> Any:
-        m = market_of(market)
-        out = {}
-        for s in filtered(ctx, ctx.catalog.symbols(m)):
-            t = ctx.view.ticker(m, s)
-            if t is not None:
-                out[s] = {"last": rendering.price(t.last), "changes": rendering.changes(t)}
-        return out
-
-    return serve(request, ticker_endpoint(market), body)
+    return every_symbol(request, market, lambda t: {"last": rendering.price(t.last), "changes": rendering.changes(t)})
 
 
 @get("/indices/{market}/ticker/{symbol}/changes", "Price changes of one symbol")
