@@ -92,3 +92,27 @@ def test_bad_start_instants_are_a_clear_4xx_everywhere(client: TestClient) -> No
         inline = client.post("/_emulator/scenario", json={"yaml": f"name: x\nstart: '{start}'\n"})
         assert inline.status_code == 400 and "start" in inline.json()["error"], start
     assert client.get("/_emulator/clock").json()["now"] == START_TEXT, "nothing changed"
+
+
+def test_the_control_api_can_be_switched_off() -> None:
+    app = create_app(Settings(clock="manual", start=START_TEXT, admin=False))
+    with TestClient(app) as client:
+        assert client.get("/_emulator/health").status_code == 200
+        assert client.get("/_emulator/ready").status_code == 200
+        for method, path in (
+            ("GET", "/_emulator/clock"),
+            ("POST", "/_emulator/reset"),
+            ("GET", "/_emulator/faults"),
+            ("GET", "/_emulator/journal"),
+            ("GET", "/_emulator/state"),
+        ):
+            assert client.request(method, path).status_code in (404, 405), path
+        assert client.get("/code/data/ticker.php").status_code == 200, "the APIs themselves stay up"
+
+
+def test_openapi_documents_the_emulators_own_error_body(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["schemas"]["HTTPValidationError"]["required"] == ["error"]
+    answer = client.post("/_emulator/clock/advance", json={"seconds": "x"})
+    assert set(answer.json()) == {"error", "details"}
+    assert "control" in {tag for op in spec["paths"]["/_emulator/clock"].values() for tag in op["tags"]}
