@@ -27,7 +27,6 @@ import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
@@ -38,6 +37,7 @@ from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.market import Ticker, View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
+from emulator.apis.bitcoinaverage.query import parse_query
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
 from emulator.market.clock import MICROS
 from emulator.market.world import World
@@ -80,16 +80,6 @@ class Context:
     @property
     def now(self) -> int:
         return self.world.now // MICROS
-
-
-def parse_query(raw: bytes) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in raw.decode("latin-1").split("&"):
-        name, _, value = part.partition("=")
-        name, value = unquote(name).strip(), unquote(value).strip()
-        if name and value and name not in out:
-            out[name] = value
-    return out
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSON:

@@ -46,7 +46,6 @@ Choices where the spec is silent:
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 import orjson
 from fastapi import APIRouter
@@ -57,6 +56,7 @@ from emulator.apis.bitcoinaverage.auth import FORBIDDEN
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
+from emulator.apis.bitcoinaverage.query import parse_query
 from emulator.market.clock import MICROS
 from emulator.market.faults import ws_filter
 from emulator.market.world import RESET, World
@@ -346,17 +346,6 @@ class Session:
 # -- the handshake -----------------------------------------------------------------------------
 
 
-def _query(raw: bytes) -> dict[str, str]:
-    """The handshake's query (first value of each name wins; values are not '+'-decoded, spec §1)."""
-    out: dict[str, str] = {}
-    for part in raw.decode("latin-1").split("&"):
-        name, _, value = part.partition("=")
-        name, value = unquote(name).strip(), unquote(value).strip()
-        if name and value and name not in out:
-            out[name] = value
-    return out
-
-
 def _admit(channel: Channel, query: dict[str, str], world: World, model: AverageModel) -> tuple[int, str]:
     """(0, the key's plan) if the handshake may go on (the ticket is then spent), else (status, message)."""
     public_key, ticket = query.get("public_key"), query.get("ticket")
@@ -385,7 +374,7 @@ def endpoint(channel: Channel) -> Callable[[WebSocket], Any]:
     async def socket(websocket: WebSocket) -> None:
         world = world_of(websocket)
         model = get_model(world)
-        query = _query(websocket.scope.get("query_string", b""))
+        query = parse_query(websocket.scope.get("query_string", b""))
         status, plan = _admit(channel, query, world, model)
         if status:
             await _refuse(websocket, status, plan)
