@@ -16,6 +16,7 @@ Choices where the brief is silent:
 - `time` is market time in seconds (float) when the request arrived; `wall` is unix seconds.
 """
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -232,6 +233,9 @@ class JournalMiddleware:
         except InjectedReset:
             status = None
             record("connection reset")
+            raise
+        except asyncio.CancelledError:  # the client went away mid-request
+            record("cancelled")
             raise
         except BaseException:
             if websocket and status is None:
