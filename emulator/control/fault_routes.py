@@ -19,10 +19,15 @@ from emulator.control.journal import journal_of
 from emulator.market.clock import MICROS
 from emulator.market.faults import faults_of
 from emulator.responses import JSON
+from emulator.routing import LoopRoute
 from emulator.tenancy import world_of
 
 router = APIRouter(
-    prefix="/_emulator", tags=["control"], default_response_class=JSON, dependencies=[Depends(require_admin)]
+    prefix="/_emulator",
+    tags=["control"],
+    default_response_class=JSON,
+    dependencies=[Depends(require_admin)],
+    route_class=LoopRoute,
 )
 MAX_BODY = 256 * 1024
 

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from emulator.market.world import register_model
+
 if TYPE_CHECKING:
     from emulator.market.world import World
 
@@ -381,11 +383,12 @@ class FaultBook:
 
 def faults_of(world: "World") -> FaultBook:
     """The world's fault book, made on first use."""
-    book = world.models.get("faults")
-    if not isinstance(book, FaultBook):
-        book = FaultBook(world)
-        world.models["faults"] = book
+    book = world.model("faults")
+    assert isinstance(book, FaultBook)
     return book
+
+
+register_model("faults", FaultBook)
 
 
 def ws_filter(

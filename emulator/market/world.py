@@ -42,6 +42,14 @@ class Model(Protocol):
     def restore(self, state: dict[str, Any]) -> None: ...
 
 
+MODELS: dict[str, Callable[["World"], Model]] = {}
+
+
+def register_model(name: str, factory: Callable[["World"], Model]) -> None:
+    """Declare an API's model (made on first use, saved with the world, made again by a restore)."""
+    MODELS[name] = factory
+
+
 class World:
     def __init__(
         self,
@@ -119,6 +127,13 @@ class World:
         """Drop the scenario's pending steps; the market carries on from where it is."""
         self.timers = [t for t in self.timers if not t[2].startswith("scenario:")]
         heapq.heapify(self.timers)
+
+    def model(self, name: str) -> Model:
+        """The model registered as `name`, made on first use."""
+        found = self.models.get(name)
+        if found is None:
+            found = self.models[name] = MODELS[name](self)
+        return found
 
     def reset(
         self,
@@ -332,6 +347,9 @@ class World:
             name: deque((BalanceChange(name, *row) for row in rows), maxlen=WALLET_HISTORY)
             for name, rows in state["wallets"].items()
         }
+        for name in state["models"]:
+            if name in MODELS:
+                self.model(name)  # a model the snapshot has and this world had not made yet
         for name, model in self.models.items():
             model.restore(state["models"].get(name, {}))  # a model with nothing in it was left out
         self.bus.publish("reset", RESET)

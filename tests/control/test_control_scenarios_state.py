@@ -58,3 +58,19 @@ def test_a_broken_snapshot_is_refused_and_changes_nothing(client: TestClient) ->
         answer = client.post("/_emulator/state", content=junk)
         assert answer.status_code == 400 and "error" in answer.json()
     assert client.get("/_emulator/state").content == before
+
+
+def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_and_sessions(client: TestClient) -> None:
+    rule = client.post(
+        "/_emulator/faults", json={"api": "mtgox", "path": "/code/getOrders.php", "effect": "status", "status": 503}
+    ).json()
+    login = client.post("/code/login.php", data={"name": "alice", "pass": "alice-pass"})
+    cookie = login.cookies["mtgox_session"]
+    saved = client.get("/_emulator/state").content
+    assert client.post("/_t/fresh/_emulator/state", content=saved).status_code == 200
+    assert client.get("/_t/fresh/_emulator/state").content == saved
+    assert [r["id"] for r in client.get("/_t/fresh/_emulator/faults").json()["faults"]] == [rule["id"]]
+    client.cookies.clear()
+    funds = client.get("/_t/fresh/code/getFunds.php", cookies={"mtgox_session": cookie})
+    assert funds.json() == {"usds": 5000, "btcs": 100}
+    assert client.get("/_t/fresh/code/getOrders.php", params={"name": "alice", "pass": "alice-pass"}).status_code == 503

@@ -22,6 +22,7 @@ from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.prices import PriceModel
 from emulator.market.accounts import random_token
 from emulator.market.clock import MICROS
+from emulator.market.world import register_model
 
 if TYPE_CHECKING:
     from emulator.market.world import World
@@ -155,8 +156,9 @@ class AverageModel:
 
 
 def get_model(world: "World") -> AverageModel:
-    model = world.models.get(NAME)
-    if not isinstance(model, AverageModel):
-        model = AverageModel()
-        world.models[NAME] = model
+    model = world.model(NAME)
+    assert isinstance(model, AverageModel)
     return model
+
+
+register_model(NAME, lambda world: AverageModel())

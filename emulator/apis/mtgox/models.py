@@ -7,7 +7,7 @@ from collections.abc import Callable, Hashable
 from functools import lru_cache
 from typing import Any
 
-from emulator.market.world import World
+from emulator.market.world import World, register_model
 
 SESSION_COOKIE = "mtgox_session"
 
@@ -71,7 +71,9 @@ class MtGoxModel:
 
 
 def mtgox_model(world: World) -> MtGoxModel:
-    model = world.models.get("mtgox")
-    if not isinstance(model, MtGoxModel):
-        model = world.models["mtgox"] = MtGoxModel(world)
+    model = world.model("mtgox")
+    assert isinstance(model, MtGoxModel)
     return model
+
+
+register_model("mtgox", MtGoxModel)
