@@ -138,7 +138,9 @@ def test_frames_past_uvicorns_own_limit_are_closed_with_1009(
         read_all(ws, quiet_for=0.2)
         send(ws, "text", "x" * (17 * 1024 * 1024))
         assert receive(ws) is None
-        assert ws.close_code == 1009
+        # 1009 when the close frame reaches the client; 1006 when the server drops the socket while the
+        # client is still uploading (it never gets to read the close frame). Never accepted, never 1011.
+        assert ws.close_code in (1009, 1006)
 
 
 def test_the_watcher_kept_receiving_the_market(server: tuple[str, httpx.Client, ClientConnection]) -> None:
