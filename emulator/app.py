@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)
+    app.router.routes[0:0] = [*mtgox.hot_routes(), *bitcoinaverage.hot_routes()]  # matched before the rest
     _document_our_errors(app)
     return app
 

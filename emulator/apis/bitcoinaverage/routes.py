@@ -29,7 +29,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from emulator.apis.bitcoinaverage import history, rendering
 from emulator.apis.bitcoinaverage.auth import ApiError, Caller, admit, authenticate
@@ -667,3 +669,26 @@ for _prefix in PREFIXES:
         methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
         include_in_schema=False,
     )
+
+
+class _Market(StringConvertor):
+    regex = "local|global"
+
+
+class _Symbol(StringConvertor):
+    regex = "[A-Z]{4,12}"  # upper case: `ticker/all`, `ticker/short` and `ticker/changes` never match
+
+
+register_url_convertor("ba_market", _Market())
+register_url_convertor("ba_symbol", _Symbol())
+
+
+async def _hot_ticker(request: Request) -> Response:
+    response: Response = ticker_one(request, request.path_params["market"], request.path_params["symbol"])
+    return response
+
+
+def hot_routes() -> list[Route]:
+    """The most polled read, as a plain route the app puts first: no FastAPI matching or dependency
+    solving on the way (the FastAPI route above still documents it and serves every other spelling)."""
+    return [Route("/indices/{market:ba_market}/ticker/{symbol:ba_symbol}", _hot_ticker, methods=["GET"])]

@@ -20,6 +20,7 @@ import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from emulator.apis.mtgox import rendering
 from emulator.apis.mtgox.auth import authenticate, check_password
@@ -363,3 +364,14 @@ for _prefix in PREFIXES:
             )
     router.add_api_route(_prefix + "{rest:path}", unknown_method, methods=["GET", "POST"], include_in_schema=False)
 router.add_api_websocket_route("/mtgox", mtgox_socket)
+
+
+HOT = ("data/ticker.php", "data/getDepth.php", "data/getTrades.php")
+
+
+def hot_routes() -> list[Route]:
+    """The public reads clients poll, as plain GET routes the app puts first: no FastAPI matching or
+    dependency solving on the way. Same endpoints as above (POST and the docs go through FastAPI)."""
+    paths = [(prefix + path, METHODS[path]) for prefix in PREFIXES for path in HOT]
+    paths.append(("/code/ticker.php", METHODS["ticker.php"]))
+    return [Route(path, _endpoint(method), methods=["GET"], include_in_schema=False) for path, method in paths]
