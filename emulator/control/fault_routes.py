@@ -12,23 +12,16 @@
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Query, Request
 
-from emulator.control.auth import require_admin
+from emulator.control.auth import control_router
 from emulator.control.journal import journal_of
 from emulator.market.clock import MICROS
 from emulator.market.faults import faults_of
 from emulator.responses import JSON
-from emulator.routing import LoopRoute
 from emulator.tenancy import world_of
 
-router = APIRouter(
-    prefix="/_emulator",
-    tags=["control"],
-    default_response_class=JSON,
-    dependencies=[Depends(require_admin)],
-    route_class=LoopRoute,
-)
+router = control_router()
 MAX_BODY = 256 * 1024
 
 

@@ -4,27 +4,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 from pydantic import AfterValidator, BaseModel, Field
 
-from emulator.control.auth import require_admin
+from emulator.control.auth import control_router
 from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
 from emulator.market.clock import MICROS, checked_instant
 from emulator.market.scenario import Scenario, ScenarioError, load, parse, shipped_names
 from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
 from emulator.responses import JSON
-from emulator.routing import LoopRoute
 from emulator.tenancy import tenant_of, world_of
 
-router = APIRouter(prefix="/_emulator", tags=["control"], default_response_class=JSON, route_class=LoopRoute)
-guarded = APIRouter(
-    prefix="/_emulator",
-    tags=["control"],
-    default_response_class=JSON,
-    dependencies=[Depends(require_admin)],
-    route_class=LoopRoute,
-)
+router = control_router(guarded=False)
+guarded = control_router()
 
 Instant = Annotated[str | None, AfterValidator(checked_instant)]
 MAX_ADVANCE_SECONDS = 31 * 86_400

@@ -314,26 +314,35 @@ def changes_all(request: Request, market: str) -> Response:
 
 @get("/indices/{market}/ticker/{symbol}/changes", "Price changes of one symbol")
 def ticker_changes(request: Request, market: str, symbol: str) -> Response:
+    return one_symbol(
+        request,
+        market,
+        symbol,
+        lambda t, ctx: {
+            "last": rendering.price(t.last),
+            "changes": rendering.changes(t),
+            "success": True,
+            "time": ctx.now,
+        },
+    )
+
+
+def one_symbol(request: Request, market: str, symbol: str, render: Callable[[Ticker, Context], Any]) -> Response:
+    """One rendering of one symbol's ticker (404 when the market has no such symbol)."""
+
     def body(ctx: Context) -> Any:
         m = market_of(market)
         t = ctx.view.ticker(m, symbol_of(ctx, m, symbol))
         if t is None:
             raise ApiError(404, "Symbol not found")
-        return {"last": rendering.price(t.last), "changes": rendering.changes(t), "success": True, "time": ctx.now}
+        return render(t, ctx)
 
     return serve(request, ticker_endpoint(market), body)
 
 
 @get("/indices/{market}/ticker/{symbol}", "Ticker of one symbol")
 def ticker_one(request: Request, market: str, symbol: str) -> Response:
-    def body(ctx: Context) -> Any:
-        m = market_of(market)
-        t = ctx.view.ticker(m, symbol_of(ctx, m, symbol))
-        if t is None:
-            raise ApiError(404, "Symbol not found")
-        return rendering.ticker(t)
-
-    return serve(request, ticker_endpoint(market), body)
+    return one_symbol(request, market, symbol, lambda t, ctx: rendering.ticker(t))
 
 
 HISTORY_DOC = query_doc(
