@@ -68,10 +68,6 @@ class BookSide:
         else:
             del keys[bisect_left(keys, key)]
 
-    def drop_level_if_empty(self, level: Level) -> None:
-        if not level.orders:
-            self.drop(level.price * self.sign)
-
     def iter_levels(self) -> Iterator[Level]:
         """Levels from the best price outwards."""
         levels = self.levels

@@ -432,10 +432,6 @@ class MatchingEngine:
             )
         )
 
-    def _depth_delta(self, order: Order, delta: int) -> None:
-        key = (order.currency, order.side, order.price or 0)
-        self._depth[key] = self._depth.get(key, 0) + delta
-
     def _touch(self, user: str) -> None:
         if user in self.waiting:
             self._touched[user] = None

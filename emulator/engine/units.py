@@ -16,18 +16,9 @@ def price_scale(currency: str) -> int:
     return PRICE_SCALES.get(currency, FIAT_SCALE)
 
 
-def value_of(amount: int, price: int) -> int:
-    """Currency units paid for `amount` BTC at `price`: rounded down, so trades never mint money."""
-    return amount * price // BTC_SCALE
-
-
 def hold_for(amount: int, price: int) -> int:
     """Currency units to reserve for a bid: rounded up, so a hold always covers its fills."""
     return -(-amount * price // BTC_SCALE)
-
-
-def fee_of(value: int, fee_ppm: int) -> int:
-    return value * fee_ppm // PPM
 
 
 def to_number(units: int, scale: int) -> int | float:

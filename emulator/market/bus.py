@@ -36,12 +36,6 @@ class Subscription:
         self.queue.clear()
         return items
 
-    def subscribe(self, topic: str) -> None:
-        self._bus.add_topic(self, topic)
-
-    def unsubscribe(self, topic: str) -> None:
-        self._bus.remove_topic(self, topic)
-
     def close(self) -> None:
         self._bus.close(self)
 
@@ -74,9 +68,6 @@ class Bus:
     def close(self, subscription: Subscription) -> None:
         for topic in list(subscription.topics):
             self.remove_topic(subscription, topic)
-
-    def has_subscribers(self, topic: str) -> bool:
-        return topic in self._by_topic
 
     def publish(self, topic: str, message: Any) -> int:
         """Offer a message to every subscriber of the topic; returns how many there were."""

@@ -40,10 +40,6 @@ def new_address(rng: random.Random) -> str:
     return base58check(b"\0" + rng.randbytes(20))
 
 
-def new_tx_hash(rng: random.Random) -> str:
-    return rng.randbytes(32).hex()
-
-
 @cache
 def _faker() -> Any:
     from faker import Faker  # imported on first use: it costs a tenth of a second at start-up

@@ -119,7 +119,6 @@ class Catalog:
             code: Fiat(code, f["name"], float(f["rate"]), float(f["volume_weight"]))
             for code, f in raw["fiat"]["rates"].items()
         }
-        self.fiat_time = _instant(raw["fiat"]["time"])
         self.outlier_threshold = float(raw["exchanges"]["outlier_threshold"])
         self.exchanges: dict[str, Exchange] = {}
         for e in raw["exchanges"]["exchanges"]:

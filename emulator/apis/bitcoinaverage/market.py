@@ -160,7 +160,6 @@ class View:
         self.catalog = catalog
         self.model = model
         self.world = world
-        self.now_us = world.now
         self.now = world.now // MICROS
         self.keep_from = world.now - world.trades.keep
         self._included = {s: frozenset(e.name for e in catalog.traders(s)) - {MTGOX} for s in catalog.local_symbols}

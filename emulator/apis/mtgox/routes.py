@@ -253,7 +253,7 @@ METHODS: dict[str, Method] = {
         get_trades,
         "Trades, oldest first",
         params={"since": "a tid: the next 100 trades after it"},
-        cached_by=("since",),
+        cached_by=SINCE,
     ),
     "getFunds.php": Method(get_funds, "The user's balances", auth=True),
     "buyBTC.php": Method(
