@@ -11,6 +11,7 @@ from emulator.control.auth import control_router
 from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
 from emulator.market.clock import MICROS, checked_instant
+from emulator.market.identities import person_name
 from emulator.market.scenario import Scenario, ScenarioError, load, parse, shipped_names
 from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
 from emulator.responses import JSON
@@ -98,7 +99,9 @@ async def advance(body: AdvanceBody, request: Request) -> dict[str, Any]:
 
 
 class AccountBody(BaseModel):
-    name: str = Field(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$", description="absent: a generated name"
+    )
     password: str = Field(..., min_length=1, max_length=256)
     balances: dict[str, str] = Field(default_factory=dict, description='decimal strings, e.g. {"BTC": "10"}')
     fee: str | None = Field(None, description="trade fee in percent, default 0.65")
@@ -113,16 +116,19 @@ class KeyBody(BaseModel):
 @guarded.post("/accounts", status_code=201)
 def create_account(body: AccountBody, request: Request) -> JSON:
     world = world_of(request)
-    if world.directory.user(body.name) is not None:
-        return JSON({"error": f"account {body.name!r} exists"}, status_code=409)
+    name = body.name
+    while name is None or (body.name is None and world.directory.user(name) is not None):
+        name = person_name(world.rng)  # seeded from the world, so the same calls give the same names
+    if world.directory.user(name) is not None:
+        return JSON({"error": f"account {name!r} exists"}, status_code=409)
     for currency in body.balances:
         if currency not in ("BTC", *CURRENCIES):
             return JSON({"error": f"unknown currency {currency!r}"}, status_code=400)
     try:
-        world.add_user(body.name, body.password, body.balances, body.fee)
+        world.add_user(name, body.password, body.balances, body.fee)
     except (ValueError, ArithmeticError) as exc:
         return JSON({"error": f"bad balances or fee: {exc}"}, status_code=400)
-    return JSON(account_view(world, body.name), status_code=201)
+    return JSON(account_view(world, name), status_code=201)
 
 
 def account_view(world: World, name: str) -> dict[str, Any]:
@@ -290,3 +296,21 @@ async def put_state(request: Request) -> dict[str, Any]:
     except Exception as exc:
         raise HTTPException(400, f"not a snapshot from GET /_emulator/state: {type(exc).__name__}: {exc}") from exc
     return {"restored": True, "version": world.version, "clock": clock_view(world)}
+
+
+# -- blockchain transactions -------------------------------------------------------------------
+
+
+class TransactionBody(BaseModel):
+    hash: str = Field(..., pattern=r"^[0-9a-fA-F]{64}$", description="64 hex digits")
+    time: Instant = Field(..., description="when it was made: ISO 8601 instant or unix seconds")
+
+
+@guarded.post("/transactions", status_code=201)
+def add_transaction(body: TransactionBody, request: Request) -> dict[str, Any]:
+    """Make a transaction known to BitcoinAverage's `blockchain/tx_price`."""
+    world = world_of(request)
+    assert body.time is not None
+    when = parse_instant(body.time) // MICROS
+    world.transactions[body.hash.lower()] = when
+    return {"hash": body.hash.lower(), "time": when}

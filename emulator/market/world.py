@@ -89,6 +89,7 @@ class World:
         self.now = self.clock.now()
         self.started = self.now
         self.exchange_status: dict[str, dict[str, Any]] = {}  # BitcoinAverage exchanges a scenario changed
+        self.transactions: dict[str, int] = {}  # blockchain transactions added at run time: hash -> unix seconds
         self.scenario_done = 0
         market = self.scenario.market if self.scenario is not None else None
         self.flow = RandomFlow(
@@ -309,6 +310,7 @@ class World:
             "scenario": self.scenario.model_dump(by_alias=True, exclude_unset=True) if self.scenario else None,
             "scenario_done": self.scenario_done,
             "exchange_status": self.exchange_status,
+            "transactions": self.transactions,
             "flow_enabled": self.flow_enabled,
             "wallets": {
                 name: [[c.currency, c.delta, c.balance, c.kind, c.date] for c in changes]
@@ -339,6 +341,7 @@ class World:
         self.scenario = Scenario.model_validate(state["scenario"]) if state["scenario"] else None
         self.scenario_done = state["scenario_done"]
         self.exchange_status = state["exchange_status"]
+        self.transactions = dict(state["transactions"])
         if self.scenario is not None:
             self._scenario_handlers()
         self._handlers["flow"] = lambda now: self.flow.step(self, now)

@@ -116,3 +116,32 @@ def test_openapi_documents_the_emulators_own_error_body(client: TestClient) -> N
     answer = client.post("/_emulator/clock/advance", json={"seconds": "x"})
     assert set(answer.json()) == {"error", "details"}
     assert "control" in {tag for op in spec["paths"]["/_emulator/clock"].values() for tag in op["tags"]}
+
+
+def test_accounts_without_a_name_get_a_generated_one_from_the_seed() -> None:
+    names = []
+    for _ in range(2):
+        app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
+        with TestClient(app) as client:
+            made = [client.post("/_emulator/accounts", json={"password": "pw"}) for _ in range(3)]
+            assert all(answer.status_code == 201 for answer in made)
+            generated = [answer.json()["name"] for answer in made]
+            assert len(set(generated)) == 3 and all(n.isidentifier() or n.isalnum() for n in generated)
+            login = client.post("/code/getFunds.php", data={"name": generated[0], "pass": "pw"}).json()
+            assert login == {"usds": 0, "btcs": 0}
+            names.append(generated)
+    assert names[0] == names[1], "same seed, same calls, same names"
+
+
+def test_transactions_added_through_the_control_api_are_priced(client: TestClient) -> None:
+    tx = "ab" * 32
+    developer = {"x-ba-key": "DeveloperDemoPublicKey00000000000000000000"}
+    assert client.get(f"/blockchain/tx_price/BTCUSD/{tx}", headers=developer).status_code == 404
+    added = client.post("/_emulator/transactions", json={"hash": tx.upper(), "time": "2011-07-09T12:00:00Z"})
+    assert added.status_code == 201 and added.json() == {"hash": tx, "time": 1310212800}
+    priced = client.get(f"/blockchain/tx_price/BTCUSD/{tx}", headers=developer)
+    assert priced.status_code == 200 and priced.json()["time"].startswith("2011-07-09")
+    assert client.post("/_emulator/transactions", json={"hash": "xyz", "time": "2011-07-09"}).status_code == 422
+    saved = client.get("/_emulator/state").content
+    assert client.post("/_t/copy/_emulator/state", content=saved).status_code == 200
+    assert client.get(f"/_t/copy/blockchain/tx_price/BTCUSD/{tx}", headers=developer).status_code == 200

@@ -1,9 +1,10 @@
 """The BitcoinAverage state kept beside a world, as `world.models["bitcoinaverage"]`.
 
-Saved with the world (snapshot/restore): rate-limit windows, websocket tickets, transactions added
-at run time and the key-header setting. Not saved: the price model and the per-second view, which
-are caches of pure functions of the world (rebuilt on demand), and the websocket client counts per
-key, which count live sockets (a reset or restore closes them all, so the count starts from zero).
+Saved with the world (snapshot/restore): rate-limit windows, websocket tickets and the key-header
+setting (transactions added at run time live in the world itself). Not saved: the price model and
+the per-second view, which are caches of pure functions of the world (rebuilt on demand), and the
+websocket client counts per key, which count live sockets (a reset or restore closes them all, so
+the count starts from zero).
 
 Choices where the spec is silent:
 - Rate limits are fixed windows of `window_seconds` of market time, opened by a key's (or an
@@ -46,7 +47,6 @@ class AverageModel:
         self.windows: dict[str, list[int]] = {}  # identity -> [window start, requests]
         self.tickets: dict[str, Ticket] = {}
         self.clients: dict[str, int] = {}  # public key -> connected websocket clients
-        self.transactions: dict[str, int] = {}  # hash -> unix seconds, added at run time
         self.key_header = self.catalog.plans.key_header
         self._prices: tuple[tuple[int, int, float], PriceModel] | None = None
         self._view: tuple[tuple[int, int, int, int], View] | None = None
@@ -57,7 +57,6 @@ class AverageModel:
         return {
             "windows": {k: list(v) for k, v in self.windows.items()},
             "tickets": {t: [v.public_key, v.expires, v.family] for t, v in self.tickets.items()},
-            "transactions": dict(self.transactions),
             "key_header": self.key_header,
         }
 
@@ -65,7 +64,6 @@ class AverageModel:
         self.windows = {k: list(v) for k, v in state.get("windows", {}).items()}
         self.tickets = {t: Ticket(*v) for t, v in state.get("tickets", {}).items()}
         self.clients = {}
-        self.transactions = dict(state.get("transactions", {}))
         self.key_header = state.get("key_header", self.catalog.plans.key_header)
         self._view = None
 
@@ -97,13 +95,10 @@ class AverageModel:
             self._view = (key, View(self.catalog, prices, world))
         return self._view[1]
 
-    def transaction_time(self, tx_hash: str) -> int | None:
+    def transaction_time(self, world: "World", tx_hash: str) -> int | None:
+        """When a transaction was made (unix seconds): added to the world at run time, or a fixture."""
         tx_hash = tx_hash.lower()
-        return self.transactions.get(tx_hash, self.catalog.transactions.get(tx_hash))
-
-    def add_transaction(self, tx_hash: str, when: int) -> None:
-        """Make a transaction known to `blockchain/tx_price` (hash: 64 hex digits; when: unix seconds)."""
-        self.transactions[tx_hash.lower()] = when
+        return world.transactions.get(tx_hash, self.catalog.transactions.get(tx_hash))
 
     # -- rate limits ------------------------------------------------------------------------
 

@@ -622,7 +622,7 @@ def tx_price(request: Request, symbol: str, tx_hash: str) -> Response:
             raise ApiError(404, f"Symbol {sym} not found")
         if not HASH.fullmatch(tx_hash):
             raise ApiError(400, "Invalid transaction hash: expected 64 hexadecimal digits")
-        when = ctx.model.transaction_time(tx_hash)
+        when = ctx.model.transaction_time(ctx.world, tx_hash)
         if when is None:
             raise ApiError(404, "Transaction not found")
         m = "local" if sym in ctx.catalog.local_symbols else "global"
