@@ -13,22 +13,16 @@ The final line gives the peak and the target. Target: < 150 MB.
 """
 
 import argparse
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 
+from emulator.server import free_port
+
 TARGET_MB = 150
 START = "2011-07-10T00:00:00Z"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def status_mb(pid: int, field: str) -> float:

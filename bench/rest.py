@@ -23,13 +23,14 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
 import httpx
+
+from emulator.server import free_port
 
 TARGET = 0.7
 BA_KEY = "EnterpriseDemoPublicKey0000000000000000000"
@@ -56,13 +57,6 @@ def serve(kind: str, port: int) -> None:
         from emulator.settings import Settings
 
         EmulatorServer(create_app(Settings(seed=7, start=START)), "127.0.0.1", port).run()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start(kind: str) -> tuple[subprocess.Popen[bytes], str]:

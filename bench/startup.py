@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 
+from emulator.server import free_port
+
 TARGET = 1.2
 HELLO = """
 import uvicorn
@@ -36,13 +38,6 @@ def hello() -> dict[str, str]:
 
 uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port={port}, log_level="warning", ws="auto")).run()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def answers(port: int, path: str) -> bool:

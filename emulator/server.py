@@ -5,6 +5,7 @@ Uvicorn closes open websockets with 1012 on shutdown; the emulator first closes 
 """
 
 import asyncio
+import socket
 from typing import Any
 
 import uvicorn
@@ -47,3 +48,11 @@ class EmulatorServer(uvicorn.Server):
                 break
             await asyncio.sleep(0.01)
         await super().shutdown(sockets)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for tests and benchmarks that start servers)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -1,6 +1,5 @@
 """A real uvicorn server on a free loopback port, in a thread, for tests that need a socket."""
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -8,14 +7,7 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
-from emulator.server import EmulatorServer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from emulator.server import EmulatorServer, free_port
 
 
 @contextmanager

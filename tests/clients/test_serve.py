@@ -2,19 +2,13 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from emulator.server import free_port
 
 
 def test_console_script_serves_ready_within_two_seconds() -> None:
