@@ -303,14 +303,15 @@ async def put_state(request: Request) -> dict[str, Any]:
 
 class TransactionBody(BaseModel):
     hash: str = Field(..., pattern=r"^[0-9a-fA-F]{64}$", description="64 hex digits")
-    time: Instant = Field(..., description="when it was made: ISO 8601 instant or unix seconds")
+    time: Annotated[str, AfterValidator(checked_instant)] = Field(
+        ..., description="when it was made: ISO 8601 instant or unix seconds"
+    )
 
 
 @guarded.post("/transactions", status_code=201)
 def add_transaction(body: TransactionBody, request: Request) -> dict[str, Any]:
     """Make a transaction known to BitcoinAverage's `blockchain/tx_price`."""
     world = world_of(request)
-    assert body.time is not None
     when = parse_instant(body.time) // MICROS
     world.transactions[body.hash.lower()] = when
     return {"hash": body.hash.lower(), "time": when}

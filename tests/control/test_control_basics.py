@@ -142,6 +142,7 @@ def test_transactions_added_through_the_control_api_are_priced(client: TestClien
     priced = client.get(f"/blockchain/tx_price/BTCUSD/{tx}", headers=developer)
     assert priced.status_code == 200 and priced.json()["time"].startswith("2011-07-09")
     assert client.post("/_emulator/transactions", json={"hash": "xyz", "time": "2011-07-09"}).status_code == 422
+    assert client.post("/_emulator/transactions", json={"hash": tx, "time": None}).status_code == 422
     saved = client.get("/_emulator/state").content
     assert client.post("/_t/copy/_emulator/state", content=saved).status_code == 200
     assert client.get(f"/_t/copy/blockchain/tx_price/BTCUSD/{tx}", headers=developer).status_code == 200
