@@ -1,7 +1,8 @@
 """The request journal: what each tenant's clients asked and what they got, for tests to assert on.
 
 An ASGI middleware (outside the fault middleware, so it records what the client saw) appends one
-entry per API request to `world.attachments["journal"]`, a `Journal` keeping the last 10,000.
+entry per API request to `world.attachments["journal"]`, a `Journal` keeping the last 10,000; the
+fast lane (emulator.fastlane) records the reads it serves through the same `note`.
 Choices where the brief is silent:
 - Only the emulated APIs are recorded (the paths `emulator.control.faults.api_of` knows); control
   routes under `/_emulator`, docs and unknown paths are not, so reading the journal never changes it.
@@ -37,7 +38,7 @@ BODY_PEEK = 64 * 1024
 SESSION_COOKIE = "mtgox_session"
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     seq: int
     api: str
@@ -119,33 +120,30 @@ def journal_of(world: World) -> Journal:
     return journal
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            text: str = value.decode("latin-1")
-            return text
-    return None
+CREDENTIAL_HEADERS = frozenset((b"x-signature", b"x-ba-key", b"rest-key", b"content-type", b"cookie"))
 
 
 def identify(scope: Scope, api: str, world: World, body: bytes) -> tuple[str | None, str | None]:
     """(auth kind, identity) read from the request's headers, query and urlencoded body."""
+    headers = {name: value.decode("latin-1") for name, value in scope.get("headers", ()) if name in CREDENTIAL_HEADERS}
     if api == "bitcoinaverage":
-        signed = _header(scope, b"x-signature")
+        signed = headers.get(b"x-signature")
         if signed:
             first, last = signed.find("."), signed.rfind(".")
             return "x-signature", signed[first + 1 : last] if 0 < first < last else None
-        key = _header(scope, b"x-ba-key")
+        key = headers.get(b"x-ba-key")
         return ("x-ba-key", key.strip()) if key else (None, None)
-    key = _header(scope, b"rest-key")
+    key = headers.get(b"rest-key")
     if key:
         record = world.directory.mtgox_keys.get(key.strip())
         return "rest-key", record.user if record is not None else key.strip()
-    params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    if body and (_header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded"):
+    query: bytes = scope.get("query_string", b"")
+    params = dict(parse_qsl(query.decode("latin-1"))) if b"name" in query else {}
+    if body and headers.get(b"content-type", "").startswith("application/x-www-form-urlencoded"):
         params.update(parse_qsl(body.decode("utf-8", "replace")))
     if params.get("name"):
         return "name", params["name"]
-    cookie = _header(scope, b"cookie")
+    cookie = headers.get(b"cookie")
     if cookie and SESSION_COOKIE in cookie:
         jar: SimpleCookie = SimpleCookie()
         try:
@@ -157,6 +155,41 @@ def identify(scope: Scope, api: str, world: World, body: bytes) -> tuple[str | N
         user = lookup(token) if callable(lookup) and token else None
         return "cookie", user if isinstance(user, str) else None
     return None, None
+
+
+def note(
+    world: World,
+    scope: Scope,
+    api: str,
+    status: int | None,
+    market: int,
+    wall: float,
+    started: float,
+    body: bytes = b"",
+    error: str | None = None,
+) -> None:
+    """Record one request in its world's journal (`started` is its perf_counter at arrival)."""
+    try:
+        auth, identity = identify(scope, api, world, body)
+    except Exception:
+        auth, identity = None, None
+    journal_of(world).record(
+        Entry(
+            0,
+            api,
+            "WEBSOCKET" if scope["type"] == "websocket" else scope.get("method", "GET"),
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            status,
+            market,
+            wall,
+            round((time.perf_counter() - started) * 1000, 3),
+            auth,
+            identity,
+            scope.get("state", {}).get("fault"),
+            error,
+        )
+    )
 
 
 class JournalMiddleware:
@@ -181,30 +214,9 @@ class JournalMiddleware:
 
         def record(error: str | None = None) -> None:
             nonlocal recorded
-            if recorded:
-                return
-            recorded = True
-            try:
-                auth, identity = identify(scope, api, world, bytes(body))
-            except Exception:
-                auth, identity = None, None
-            journal_of(world).record(
-                Entry(
-                    seq=0,
-                    api=api,
-                    method="WEBSOCKET" if websocket else scope.get("method", "GET"),
-                    path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    status=status,
-                    time_us=market,
-                    wall=wall,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                    auth=auth,
-                    identity=identity,
-                    fault=scope.get("state", {}).get("fault"),
-                    error=error,
-                )
-            )
+            if not recorded:
+                recorded = True
+                note(world, scope, api, status, market, wall, started, bytes(body), error)
 
         async def peek() -> Message:
             message = await receive()

@@ -24,3 +24,39 @@ def test_bitcoinaverage_hot_ticker_answers_like_the_documented_route(client: Tes
         assert answer.status_code == 200 and "BTCUSD" in answer.json(), fixed
     refused = client.get("/indices/global/ticker/BTCUSD", headers={"X-Signature": "1.2.3"})
     assert refused.status_code == 401 and refused.json()["success"] is False
+
+
+def journal(client: TestClient, tenant: str = "default") -> list[dict[str, object]]:
+    found = client.get("/_emulator/journal", headers={"X-Emulator-Tenant": tenant}).json()["entries"]
+    return [{k: e[k] for k in ("api", "method", "path", "query", "status", "auth", "identity")} for e in found]
+
+
+def test_the_fast_lane_answers_and_journals_like_the_normal_way(client: TestClient) -> None:
+    """`/_t/<tenant>/` requests always take the middleware stack; header-named ones take the fast lane."""
+    client.get("/code/data/ticker.php", headers={"X-Emulator-Tenant": "t1"})  # makes the world
+    client.delete("/_emulator/journal", headers={"X-Emulator-Tenant": "t1"})
+    key = {"x-ba-key": "EnterpriseDemoPublicKey0000000000000000000"}
+    for path, headers in [("/code/data/getTrades.php?since=28000", {}), ("/indices/global/ticker/BTCUSD", key)]:
+        fast = client.get(path, headers={"X-Emulator-Tenant": "t1", **headers})
+        normal = client.get("/_t/t1" + path, headers=headers)
+        assert fast.status_code == normal.status_code == 200
+        assert fast.content == normal.content and fast.headers == normal.headers
+    recorded = journal(client, "t1")
+    assert recorded[0] == recorded[1] and recorded[2] == recorded[3]
+    assert recorded[2]["auth"] == "x-ba-key" and recorded[0]["query"] == "since=28000"
+
+
+def test_a_get_with_a_form_body_still_reads_it(client: TestClient) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    by_body = client.request("GET", "/code/data/getTrades.php", content=b"since=28000", headers=form)
+    assert by_body.content == client.get("/code/data/getTrades.php?since=28000").content
+    assert len(by_body.json()) == 100
+
+
+def test_a_fault_rule_takes_a_hot_read_off_the_fast_lane(client: TestClient) -> None:
+    rule = client.post(
+        "/_emulator/faults", json={"path": "/code/data/ticker.php", "effect": "status", "status": 502, "count": 1}
+    )
+    assert rule.status_code == 201, rule.text
+    assert client.get("/code/data/ticker.php").status_code == 502
+    assert client.get("/code/data/ticker.php").status_code == 200

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import PlainTextResponse, Response
@@ -327,22 +328,33 @@ def ticker_changes(request: Request, market: str, symbol: str) -> Response:
     )
 
 
-def one_symbol(request: Request, market: str, symbol: str, render: Callable[[Ticker, Context], Any]) -> Response:
-    """One rendering of one symbol's ticker (404 when the market has no such symbol)."""
+def one_symbol(
+    request: Request, market: str, symbol: str, render: Callable[[Ticker, Context], Any], memo: str | None = None
+) -> Response:
+    """One rendering of one symbol's ticker (404 when the market has no such symbol). With `memo`
+    (for renderings of the ticker alone) the bytes are made once per view: world version and second."""
 
     def body(ctx: Context) -> Any:
         m = market_of(market)
-        t = ctx.view.ticker(m, symbol_of(ctx, m, symbol))
+        s = symbol_of(ctx, m, symbol)
+        key = (memo or "", m, s)
+        content = ctx.view.memo.get(key) if memo else None
+        if isinstance(content, bytes):
+            return Response(content, media_type="application/json")
+        t = ctx.view.ticker(m, s)
         if t is None:
             raise ApiError(404, "Symbol not found")
-        return render(t, ctx)
+        if memo is None:
+            return render(t, ctx)
+        content = ctx.view.memo[key] = orjson.dumps(render(t, ctx))
+        return Response(content, media_type="application/json")
 
     return serve(request, ticker_endpoint(market), body)
 
 
 @get("/indices/{market}/ticker/{symbol}", "Ticker of one symbol")
 def ticker_one(request: Request, market: str, symbol: str) -> Response:
-    return one_symbol(request, market, symbol, lambda t, ctx: rendering.ticker(t))
+    return one_symbol(request, market, symbol, lambda t, ctx: rendering.ticker(t), memo="ticker")
 
 
 HISTORY_DOC = query_doc(

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 MAX_BODY = 64 * 1024
+BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 
 class BadRequest(Exception):
@@ -14,10 +15,11 @@ class BadRequest(Exception):
 
 async def read_params(request: Request) -> tuple[dict[str, str], bytes]:
     """The request's parameters and its raw body (Rest-Sign signs the raw body)."""
-    body = await request.body()
+    body = await request.body() if _has_body(request) else b""
     if len(body) > MAX_BODY:
         raise BadRequest("Invalid.")
-    params = {k: v for k, v in parse_qsl(request.url.query, keep_blank_values=True) if v != ""}
+    query = request.scope.get("query_string", b"").decode("utf-8", "replace")
+    params = {k: v for k, v in parse_qsl(query, keep_blank_values=True) if v != ""}
     if body:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
@@ -30,3 +32,9 @@ async def read_params(request: Request) -> tuple[dict[str, str], bytes]:
             fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         params.update((k, v) for k, v in fields if v != "")
     return params, body
+
+
+def _has_body(request: Request) -> bool:
+    """HTTP/1.1 gives a request a body only with Content-Length or Transfer-Encoding (RFC 9112 6.3);
+    most polls have neither, and for those waiting on the (empty) body is pure overhead."""
+    return any(name in BODY_HEADERS for name, _ in request.scope["headers"])

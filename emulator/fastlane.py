@@ -1,0 +1,83 @@
+"""The fast lane: the reads clients poll go from uvicorn straight to their endpoint.
+
+Those answers are cached bytes, so what a request costs is the way to them: Starlette's middleware
+stack, the tenancy, journal and fault middlewares, FastAPI's router and its exception layers cost
+several times the endpoint itself. A GET that matches a hot route, for a tenant named by the header
+(or none) whose world exists and has no HTTP fault rules, is served here: the app does what those
+layers would (tenant, journal entry, the API's own error on a failure) and calls the same endpoint.
+Everything else (a `/_t/` prefix, a tenant's first request, a world with fault rules, other
+methods) takes the normal way. Both ways answer the same bytes (tests/apis/test_hot_routes.py).
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator.control.faults import api_of, error_response
+from emulator.control.journal import note
+from emulator.market.faults import FaultBook
+from emulator.tenancy import DEFAULT, HEADER, WorldRegistry
+
+log = logging.getLogger("emulator")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class FastLane:
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.exact: dict[str, Endpoint] = {}
+        self.patterns: list[Route] = []
+        for route in routes:
+            if route.param_convertors:
+                self.patterns.append(route)
+            else:
+                self.exact[route.path] = route.endpoint
+
+    def match(self, scope: Scope) -> Endpoint | None:
+        """The endpoint of a hot GET (setting its path parameters in the scope), else None."""
+        path: str = scope["path"]
+        endpoint = self.exact.get(path)
+        if endpoint is not None:
+            return endpoint
+        for route in self.patterns:
+            found, child = route.matches(scope)
+            if found is Match.FULL:
+                scope.update(child)
+                return route.endpoint
+        return None
+
+    async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer a hot read and return True, or return False (nothing sent) for the normal way."""
+        if scope["method"] != "GET":
+            return False
+        endpoint = self.match(scope)
+        if endpoint is None:
+            return False
+        tenant = DEFAULT
+        for name, value in scope["headers"]:
+            if name == HEADER:
+                tenant = value.decode("latin-1")
+        registry: WorldRegistry = app.state.registry  # type: ignore[attr-defined]
+        world = registry.worlds.get(tenant)
+        if world is None:
+            return False
+        faults = world.models.get("faults")
+        if isinstance(faults, FaultBook) and faults.has_http:
+            return False
+        api = api_of(scope["path"]) or "mtgox"
+        scope["app"] = app
+        scope.setdefault("state", {})["tenant"] = tenant
+        started, wall, market = time.perf_counter(), time.time(), world.clock.now()
+        try:
+            response = await endpoint(Request(scope, receive))
+        except Exception:  # a bug must still answer in the API's own style, never with a traceback
+            log.exception("hot read failed")
+            response = error_response(api, 500, "Internal Server Error")
+        await response(scope, receive, send)
+        note(world, scope, api, response.status_code, market, wall, started)
+        return True
