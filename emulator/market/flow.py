@@ -26,6 +26,12 @@ def _round_price(price: float) -> int:
     return max(PRICE_TICK, round(price * FIAT_SCALE / PRICE_TICK) * PRICE_TICK)
 
 
+def _amount(rng: random.Random) -> int:
+    """An order or trade size in satoshis: log-normal around 1 BTC, 0.01 to 500 BTC."""
+    btc = min(rng.lognormvariate(0.0, 1.0), 500.0)
+    return max(10**6, int(btc * 10**5) * 1000)
+
+
 class RandomFlow:
     """The agents. A scenario can set the opening price, the book's size, the arrival rate and the
     volatility, and move the fair price along a path; while a path is being followed, some arrivals
@@ -40,6 +46,7 @@ class RandomFlow:
         interval: float = 1.0,
         volatility: float = 0.0002,
     ) -> None:
+        self.seed = seed
         self.rng = random.Random(f"flow:{seed}")
         self.enabled = enabled
         drawn = self.rng.uniform(14.5, 16.5)
@@ -73,24 +80,25 @@ class RandomFlow:
     # -- the day before the world starts ----------------------------------------------------
 
     def prime(self, world: "World") -> None:
-        """Give the agents funds, seed 24 h of trade history, and (when enabled) lay out the opening book."""
+        """Give the agents funds and (when enabled) lay out the opening book. The day of trades before
+        the start comes from `history`, which the world runs when its trade log is first used."""
         start = world.now
         for agent in self.agents:
             world.engine.deposit(agent, "BTC", AGENT_BTC, start)
             world.engine.deposit(agent, "USD", AGENT_USD, start)
         world.engine.drain()
-        world.trades.extend(self._history(start))
         rng = self.rng
         for side in (BID, ASK) if self.enabled else ():
             for _ in range(self.levels):
                 offset = 0.001 + min(rng.expovariate(1 / 0.04), 0.45)
                 price = self.fair * (1 - offset if side == BID else 1 + offset)
-                world.engine.place(rng.choice(self.agents), side, self._amount(), _round_price(price), start)
+                world.engine.place(rng.choice(self.agents), side, _amount(rng), _round_price(price), start)
         world.engine.drain()
 
-    def _history(self, start: int) -> list[Trade]:
-        """A day of trades ending at the fair price: a random walk bent into a bridge to `fair`."""
-        rng = self.rng
+    def history(self, start: int, fair: float) -> list[Trade]:
+        """A day of trades ending at `start` at the price `fair`: a random walk bent into a bridge.
+        It draws from its own stream of the seed, so it is the same whenever it is made."""
+        rng = random.Random(f"history:{self.seed}")
         times = []
         t = start - 86_400 * MICROS
         while True:
@@ -105,15 +113,11 @@ class RandomFlow:
         n = max(len(times) - 1, 1)
         trades = []
         for i, when in enumerate(times):
-            price = self.fair * math.exp(walk[i] - drift * i / n)
-            amount = self._amount()
+            price = fair * math.exp(walk[i] - drift * i / n)
+            amount = _amount(rng)
             side = BID if rng.random() < 0.5 else ASK
             trades.append(Trade(i + 1, when, "USD", round(price * FIAT_SCALE / 10) * 10, amount, side, 0, 0, "", ""))
         return trades
-
-    def _amount(self) -> int:
-        btc = min(self.rng.lognormvariate(0.0, 1.0), 500.0)
-        return max(10**6, int(btc * 10**5) * 1000)
 
     # -- live flow --------------------------------------------------------------------------
 
@@ -142,7 +146,7 @@ class RandomFlow:
         side = ASK if last.price > target else BID
         agent = self.rng.choice(self.agents)
         self._top_up(world, agent)
-        world.place(agent, side, self._amount() * 5, target)
+        world.place(agent, side, _amount(self.rng) * 5, target)
 
     def _act(self, world: "World") -> None:
         rng = self.rng
@@ -165,7 +169,7 @@ class RandomFlow:
             else:
                 offset = 0.0005 + min(rng.expovariate(1 / 0.03), 0.45)
                 price = mid * (1 - offset if side == BID else 1 + offset)
-            world.place(agent, side, self._amount(), _round_price(price))
+            world.place(agent, side, _amount(self.rng), _round_price(price))
         elif roll < 0.9 or fullness >= 1.2:
             mine = world.engine.by_user.get(agent)
             if mine:
@@ -173,7 +177,7 @@ class RandomFlow:
                 world.cancel(agent, oids[rng.randrange(len(oids))])
         else:
             side = BID if rng.random() < 0.5 else ASK
-            world.place(agent, side, self._amount() // 2 or 10**6, None)
+            world.place(agent, side, _amount(self.rng) // 2 or 10**6, None)
 
     def _top_up(self, world: "World", agent: str) -> None:
         account = world.engine.ledger.accounts[agent]

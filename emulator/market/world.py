@@ -11,6 +11,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
 from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade
@@ -80,7 +81,7 @@ class World:
         self.seed = seed
         self.rng = random.Random(f"world:{seed}")
         self.engine = MatchingEngine(CURRENCIES)
-        self.trades = TradeLog()
+        self._trades = TradeLog()
         self.directory = Directory()
         self.wallets: dict[str, deque[BalanceChange]] = {}
         self.timers: list[tuple[int, int, str]] = []
@@ -103,12 +104,22 @@ class World:
         self.opening_price = self.flow.anchor  # USD per BTC when the world started; BitcoinAverage's level
         self._load_demo_accounts()
         self.flow.prime(self)
+        self._history: Callable[[], list[Trade]] | None = partial(self.flow.history, self.now, self.flow.fair)
         self.schedule(self.now + MICROS, "flow")
         self._handlers: dict[str, Callable[[int], int | None]] = {"flow": lambda now: self.flow.step(self, now)}
         if self.scenario is not None:
             for index, step in enumerate(self.scenario.timeline):
                 self.schedule(self.started + int(step.at * MICROS), f"scenario:{index}")
             self._scenario_handlers()
+
+    @property
+    def trades(self) -> TradeLog:
+        """Every trade: the day of history before the start, then the live ones. The history is made
+        on first use, so a server answers before it has built it; it is the same whenever it is made."""
+        if self._history is not None:
+            history, self._history = self._history, None
+            self._trades.extend(history())
+        return self._trades
 
     def _scenario_handlers(self) -> None:
         from emulator.market.playback import run_step
@@ -208,7 +219,7 @@ class World:
             if following is not None:
                 self.schedule(following, name)
         self.now = max(self.now, target)
-        if self.now - self.trades.keep > self.started:
+        if self.now - self._trades.keep > self.started:
             self.trades.forget_before(self.now)
         return self.now
 
@@ -330,8 +341,9 @@ class World:
         self.rng = random.Random()
         self.rng.setstate((version, tuple(internal), gauss))
         self.engine = MatchingEngine.restore(state["engine"])
-        self.trades = TradeLog()
-        self.trades.extend(Trade(*row) for row in state["trades"])
+        self._trades = TradeLog()
+        self._trades.extend(Trade(*row) for row in state["trades"])
+        self._history = None
         self.timers = [(due, seq, name) for due, seq, name in state["timers"]]
         self._timer_seq = state["timer_seq"]
         self.flow = RandomFlow(self.seed)

@@ -54,6 +54,20 @@ def test_a_fresh_world_has_a_day_of_trades_and_a_full_book(world: World) -> None
     assert world.trades.trades[0].date >= START - 86_400 * 10**6
 
 
+def test_the_history_is_the_same_whenever_it_is_made() -> None:
+    """The day before the start is made on the log's first use: at once, or after an hour of flow."""
+    early, late = World(seed=3, start=START, mode="manual"), World(seed=3, start=START, mode="manual")
+    early_history = list(early.trades.trades)
+    late.sync()  # running the timers that are due does not make it
+    assert late._history is not None
+    late.advance(3600)
+    late_trades = late.trades.trades
+    assert late_trades[: len(early_history)] == early_history
+    assert all(t.date < START for t in early_history) and late_trades[len(early_history)].date >= START
+    early.advance(3600)
+    assert early.trades.trades == late_trades
+
+
 def test_snapshot_restore_continue_matches_never_stopping() -> None:
     straight = World(seed=3, start=START, mode="manual")
     straight.advance(120)
