@@ -1,11 +1,13 @@
 """`btc-market-emulator serve` and friends."""
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emulator.settings import Settings
+if TYPE_CHECKING:
+    from emulator.settings import Settings
 
 
 def _serve_parser(commands: Any) -> None:
@@ -20,7 +22,7 @@ def _serve_parser(commands: Any) -> None:
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
 
 
-def banner(settings: Settings, port: int) -> str:
+def banner(settings: "Settings", port: int) -> str:
     host = settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
@@ -38,8 +40,13 @@ def banner(settings: Settings, port: int) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Start-up makes a few hundred thousand objects that live as long as the server (modules, routes,
+    # the world); the cyclic collector would walk them again and again while they are made. It runs
+    # again once the server is up, with those objects frozen out of its way.
+    gc.disable()
     from emulator.app import create_app
     from emulator.server import EmulatorServer
+    from emulator.settings import Settings
 
     overrides = {
         key: value
@@ -49,8 +56,14 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)
     server = EmulatorServer(create_app(settings), settings.host, settings.port, args.log_level)
     server.on_started.append(lambda started: print(banner(settings, started.port), flush=True))
+    server.on_started.append(_collect_again)
     server.run()
     return 0
+
+
+def _collect_again(server: object) -> None:
+    gc.freeze()
+    gc.enable()
 
 
 def replay(args: argparse.Namespace) -> int:

@@ -35,13 +35,15 @@ Errors name the file, the line and the field.
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from emulator.market.clock import checked_instant
 from emulator.paths import data_dir
+
+if TYPE_CHECKING:
+    import yaml
 
 DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -80,7 +82,7 @@ Amount = Annotated[str, BeforeValidator(parse_decimal)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used: start-up
 
 
 class MarketSpec(Strict):
@@ -167,8 +169,10 @@ class ScenarioError(ValueError):
     pass
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+def _line_of(node: "yaml.Node | None", loc: tuple[int | str, ...]) -> int | None:
     """The 1-based line of the YAML node at a pydantic error location."""
+    import yaml
+
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -184,6 +188,8 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 
 def parse(text: str, source: str = "<scenario>") -> Scenario:
+    import yaml  # here, not at the top: a server without a scenario starts without it
+
     try:
         data = yaml.safe_load(text)
         tree = yaml.compose(text)
