@@ -19,7 +19,6 @@ from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard
 from emulator.fastlane import FastLane
-from emulator.market import scenario
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
@@ -47,7 +46,11 @@ class WorldFactory:
     def __call__(self, tenant: str) -> World:
         s = self.settings
         start = parse_instant(s.start) if s.start else None
-        story = scenario.load(s.scenario) if s.scenario else None
+        story = None
+        if s.scenario:
+            from emulator.market.scenario import load  # only when a scenario is used: start-up
+
+            story = load(s.scenario)
         return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story)
 
 
@@ -63,7 +66,9 @@ async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if settings.scenario:
-        scenario.load(settings.scenario)  # fail at start-up, not on the first request
+        from emulator.market.scenario import load
+
+        load(settings.scenario)  # fail at start-up, not on the first request
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants)
 
     @contextlib.asynccontextmanager

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from emulator.settings import Settings
 
 
+FLAGS = ("host", "port", "seed", "speed", "clock", "start", "scenario")  # serve's flags that are settings
+
+
 def _serve_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the emulator (both APIs and the control plane)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; env EMULATOR_HOST)")
@@ -44,16 +47,22 @@ def serve(args: argparse.Namespace) -> int:
     # the world); the cyclic collector would walk them again and again while they are made. It runs
     # again once the server is up, with those objects frozen out of its way.
     gc.disable()
+    from pydantic import ValidationError
+
     from emulator.app import create_app
     from emulator.server import EmulatorServer
     from emulator.settings import Settings
 
-    overrides = {
-        key: value
-        for key in ("host", "port", "seed", "speed", "clock", "start", "scenario")
-        if (value := getattr(args, key)) is not None
-    }
-    settings = Settings(**overrides)
+    overrides = {key: value for key in FLAGS if (value := getattr(args, key)) is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for problem in exc.errors():
+            field = ".".join(str(p) for p in problem["loc"])
+            source = f"--{field} or EMULATOR_{field.upper()}" if field in FLAGS else f"EMULATOR_{field.upper()}"
+            print(f"serve: {field} ({source}): {problem['msg']}", file=sys.stderr)
+        gc.enable()
+        return 2
     server = EmulatorServer(create_app(settings), settings.host, settings.port, args.log_level)
     server.on_started.append(lambda started: print(banner(settings, started.port), flush=True))
     server.on_started.append(_collect_again)

@@ -1,15 +1,22 @@
-"""One Settings object, from command-line flags and EMULATOR_* environment variables."""
+"""One Settings object, from command-line flags and EMULATOR_* environment variables.
 
-from typing import Annotated, Literal
+A plain pydantic model that fills what the caller left out from `EMULATOR_<FIELD>` (any case), the
+way pydantic-settings' BaseSettings would: that package and its sources cost about as much start-up
+time as everything else here beyond FastAPI, for the dozen scalar fields below.
+"""
 
-from pydantic import AfterValidator, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from emulator.market.clock import checked_instant
 
+PREFIX = "EMULATOR_"
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="ignore")
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -27,3 +34,14 @@ class Settings(BaseSettings):
     ws_compression: bool = False  # permessage-deflate costs a zlib flush per frame per client
     ws_queue_limit: int = Field(2000, ge=10)  # frames queued per websocket before it is dropped as slow
     tick_seconds: float = Field(0.05, gt=0)  # how often realtime worlds catch up with their clock
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment(cls, given: Any) -> Any:
+        """Given values win; an EMULATOR_<FIELD> variable fills a field that was not given."""
+        if not isinstance(given, dict):
+            return given
+        found = {
+            key[len(PREFIX) :].lower(): value for key, value in os.environ.items() if key.upper().startswith(PREFIX)
+        }
+        return {**{name: found[name] for name in cls.model_fields if name in found}, **given}

@@ -1,7 +1,7 @@
 """Routes under /_emulator. Thin: parse, call the world, render."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from fastapi import HTTPException, Request
@@ -12,10 +12,12 @@ from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
 from emulator.market.clock import MICROS, checked_instant
 from emulator.market.identities import person_name
-from emulator.market.scenario import Scenario, ScenarioError, load, parse, shipped_names
 from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
 from emulator.responses import JSON
 from emulator.tenancy import tenant_of, world_of
+
+if TYPE_CHECKING:
+    from emulator.market.scenario import Scenario
 
 router = control_router(guarded=False)
 guarded = control_router()
@@ -177,7 +179,9 @@ class ScenarioBody(BaseModel):
     start: Instant = None
 
 
-def _scenario(name: str | None, text: str | None) -> Scenario:
+def _scenario(name: str | None, text: str | None) -> "Scenario":
+    from emulator.market.scenario import ScenarioError, load, parse  # when used: start-up
+
     try:
         if text is not None:
             return parse(text, "<inline>")
@@ -203,6 +207,8 @@ def scenario_view(world: World) -> dict[str, Any]:
 
 @guarded.get("/scenarios")
 def list_scenarios() -> dict[str, Any]:
+    from emulator.market.scenario import load, shipped_names
+
     return {"scenarios": [{"name": n, "description": load(n).description} for n in shipped_names()]}
 
 

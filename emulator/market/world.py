@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade
 from emulator.engine.units import BTC_SCALE, PPM, parse_units, price_scale
@@ -21,8 +21,10 @@ from emulator.market.bus import Bus
 from emulator.market.clock import MICROS, Clock, Mode, wall_micros
 from emulator.market.clock import parse_instant as parse_instant  # re-exported: where callers look for it
 from emulator.market.flow import RandomFlow
-from emulator.market.scenario import Scenario, Step
 from emulator.market.trades import TradeLog
+
+if TYPE_CHECKING:  # a world without a scenario starts without the scenario schema
+    from emulator.market.scenario import Scenario, Step
 
 CURRENCIES = ("USD",)
 RESET = "reset"  # published on the "reset" topic when the world is rebuilt or restored
@@ -60,7 +62,7 @@ class World:
         speed: float = 1.0,
         wall: Callable[[], int] = wall_micros,
         flow: bool = True,
-        scenario: Scenario | None = None,
+        scenario: "Scenario | None" = None,
     ) -> None:
         self.bus = Bus()
         self.flow_enabled = flow
@@ -128,7 +130,7 @@ class World:
         for index, step in enumerate(self.scenario.timeline):
             self._handlers[f"scenario:{index}"] = self._step_runner(step, run_step)
 
-    def _step_runner(self, step: Step, run_step: Callable[["World", Step], None]) -> Callable[[int], None]:
+    def _step_runner(self, step: "Step", run_step: Callable[["World", "Step"], None]) -> Callable[[int], None]:
         def run(now: int) -> None:
             self.scenario_done += 1
             run_step(self, step)
@@ -152,7 +154,7 @@ class World:
         seed: int | None = None,
         start: int | None = None,
         flow: bool | None = None,
-        scenario: Scenario | None = None,
+        scenario: "Scenario | None" = None,
         clear_scenario: bool = False,
     ) -> None:
         """Back to a fresh world (same bus, so open subscriptions survive); models are cleared.
@@ -350,7 +352,12 @@ class World:
         self.flow.restore(state["flow"])
         self.flow_enabled = state["flow_enabled"]
         self.opening_price = state["opening_price"]
-        self.scenario = Scenario.model_validate(state["scenario"]) if state["scenario"] else None
+        if state["scenario"]:
+            from emulator.market.scenario import Scenario
+
+            self.scenario = Scenario.model_validate(state["scenario"])
+        else:
+            self.scenario = None
         self.scenario_done = state["scenario_done"]
         self.exchange_status = state["exchange_status"]
         self.transactions = dict(state["transactions"])
