@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hot = [*mtgox.hot_routes(), *bitcoinaverage.hot_routes()]
     app.router.routes[0:0] = hot  # matched before the rest when the fast lane passes a request on
     app.fast_lane = FastLane(hot)
-    _document_our_errors(app)
+    _document(app)
     return app
 
 
@@ -131,13 +131,15 @@ ERROR_SCHEMA = {
 }
 
 
-def _document_our_errors(app: FastAPI) -> None:
-    """FastAPI documents its own 422 body ({"detail": [...]}); the emulator answers {"error", "details"}."""
+def _document(app: FastAPI) -> None:
+    """The OpenAPI document: FastAPI's (the control plane), the two APIs' own (plain routes, see their
+    `openapi_paths`), and the emulator's 422 body ({"error", "details"}) for FastAPI's {"detail": [...]}."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
+            schema["paths"] = {**schema["paths"], **mtgox.openapi_paths(), **bitcoinaverage.openapi_paths()}
             schemas = schema.get("components", {}).get("schemas", {})
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = ERROR_SCHEMA

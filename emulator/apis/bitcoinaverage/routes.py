@@ -45,10 +45,10 @@ from emulator.apis.bitcoinaverage.websocket import register as register_websocke
 from emulator.market.clock import MICROS
 from emulator.market.world import World
 from emulator.responses import JSON
-from emulator.routing import LoopRoute
 from emulator.tenancy import world_of
 
-router = APIRouter(tags=["bitcoinaverage"], default_response_class=JSON, route_class=LoopRoute)
+router = APIRouter()  # plain routes (see `get`) and the websockets
+Endpoint = Callable[..., Response]  # (request, **path parameters) -> answer
 
 MARKETS = ("local", "global")
 SYMBOL = re.compile(r"[A-Za-z]{5,12}")
@@ -192,14 +192,40 @@ def query_doc(*names: tuple[str, str]) -> dict[str, Any]:
     }
 
 
-def get(path: str, summary: str, **extra: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a GET route (the API's paths have no trailing slash; with one they are unknown: 404)."""
+OPERATIONS: dict[str, dict[str, Any]] = {}  # path -> the OpenAPI operation of its GET
+PATH_PARAMETER = re.compile(r"{(\w+)}")
 
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        router.add_api_route(path, fn, methods=["GET"], summary=summary, **extra)
+
+def get(path: str, summary: str, openapi_extra: dict[str, Any] | None = None) -> Callable[[Endpoint], Endpoint]:
+    """Register a GET route (the API's paths have no trailing slash; with one they are unknown: 404).
+
+    A plain Starlette route that calls `fn(request, **path_params)` on the event loop, documented by
+    `openapi_paths()`: the parameters are all strings, so FastAPI's analysis of each signature (the
+    larger part of this API's start-up time) would add nothing."""
+
+    def register(fn: Endpoint) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            return fn(request, **request.path_params)
+
+        router.add_route(path, endpoint, methods=["GET"], include_in_schema=False, name=fn.__name__)
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in PATH_PARAMETER.findall(path)
+        ]
+        OPERATIONS[path] = {
+            "tags": ["bitcoinaverage"],
+            "summary": summary,
+            "operationId": re.sub(r"\W", "_", f"{fn.__name__}{path}_get"),
+            "parameters": parameters + (openapi_extra or {}).get("parameters", []),
+            "responses": {"200": {"description": "The answer", "content": {"application/json": {"schema": {}}}}},
+        }
         return fn
 
     return register
+
+
+def openapi_paths() -> dict[str, Any]:
+    return {path: {"get": operation} for path, operation in OPERATIONS.items()}
 
 
 CRYPTO_FIAT = query_doc(("crypto", "a crypto code (or a comma list)"), ("fiat", "a comma list of fiat codes"))
@@ -676,20 +702,13 @@ register_websockets(router)  # the channels of spec §5 (websocket.py)
 # -- unknown routes --------------------------------------------------------------------------
 
 
-def not_found(request: Request) -> JSON:
+async def not_found(request: Request) -> JSON:
     return error(404, "Not found")
 
 
 for _prefix in PREFIXES:
-    router.add_api_route(
-        f"/{_prefix}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
-    )
-    router.add_api_route(
-        f"/{_prefix}/{{rest:path}}",
-        not_found,
-        methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
-        include_in_schema=False,
-    )
+    for _path in (f"/{_prefix}", f"/{_prefix}/{{rest:path}}"):
+        router.add_route(_path, not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
 
 
 class _Market(StringConvertor):

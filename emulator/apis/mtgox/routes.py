@@ -12,7 +12,8 @@ Spec notes (choices where ../shared/spec/mtgox.md is silent):
 """
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +35,10 @@ from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
 from emulator.responses import JSON
-from emulator.routing import LoopRoute
 from emulator.tenancy import world_of
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["mtgox"], route_class=LoopRoute)
+router = APIRouter()  # one plain route per prefix (see `_dispatcher`) and the websocket
 PREFIXES = ("/code/", "/api/0/")
 MIN_AMOUNT = BTC_SCALE // 100  # 0.01 BTC
 MAX_AMOUNT = 21_000_000 * BTC_SCALE
@@ -285,7 +285,7 @@ CREDENTIALS = {
 }
 
 
-def _endpoint(method: Method) -> Callable[[Request], Any]:
+def _endpoint(method: Method) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         world = world_of(request)
         try:
@@ -309,7 +309,7 @@ def _endpoint(method: Method) -> Callable[[Request], Any]:
     return endpoint
 
 
-def _openapi(method: Method, with_body: bool) -> dict[str, Any]:
+def _operation(prefix: str, path: str, method: Method, verb: str) -> dict[str, Any]:
     fields = {**(CREDENTIALS if method.auth else {}), **method.params}
     query = [
         {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
@@ -323,7 +323,10 @@ def _openapi(method: Method, with_body: bool) -> dict[str, Any]:
         if method.auth
         else []
     )
-    extra: dict[str, Any] = {
+    operation: dict[str, Any] = {
+        "tags": ["mtgox"],
+        "summary": method.summary,
+        "operationId": re.sub(r"\W", "_", f"mtgox_{verb}_{prefix}{path}"),
         "parameters": query + headers,
         "responses": {
             "200": {
@@ -332,37 +335,50 @@ def _openapi(method: Method, with_body: bool) -> dict[str, Any]:
             }
         },
     }
-    if with_body and fields:
+    if verb == "post" and fields:
         schema = {"type": "object", "properties": {name: {"type": "string"} for name in fields}}
-        extra["requestBody"] = {
+        operation["requestBody"] = {
             "required": False,
             "content": {
                 "application/x-www-form-urlencoded": {"schema": schema},
                 "multipart/form-data": {"schema": schema},
             },
         }
-    return extra
+    return operation
+
+
+def _published(prefix: str) -> dict[str, Method]:
+    """The methods under a prefix: all of them, but the old `ticker.php` alias only under /code/."""
+    return {path: method for path, method in METHODS.items() if path != "ticker.php" or prefix == "/code/"}
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI `paths` of every method, GET and POST, as the app's document shows them."""
+    return {
+        prefix + path: {verb: _operation(prefix, path, method, verb) for verb in ("get", "post")}
+        for prefix in PREFIXES
+        for path, method in _published(prefix).items()
+    }
 
 
 async def unknown_method(request: Request) -> Response:
     return JSON({"error": "Unknown method."}, status_code=404)
 
 
+def _dispatcher(prefix: str) -> Callable[[Request], Awaitable[Response]]:
+    """One route per prefix looks the method up in METHODS: MtGox's API is a table of methods, and
+    a FastAPI route for each method and verb cost more start-up time than all the rest of its code."""
+    endpoints = {path: _endpoint(method) for path, method in _published(prefix).items()}
+
+    async def dispatch(request: Request) -> Response:
+        endpoint = endpoints.get(request.path_params["method"], unknown_method)
+        return await endpoint(request)
+
+    return dispatch
+
+
 for _prefix in PREFIXES:
-    for _path, _method in METHODS.items():
-        if _path == "ticker.php" and _prefix != "/code/":
-            continue
-        _handler = _endpoint(_method)
-        for _verb in ("GET", "POST"):
-            router.add_api_route(
-                _prefix + _path,
-                _handler,
-                methods=[_verb],
-                summary=_method.summary,
-                name=f"mtgox {_verb} {_prefix}{_path}",
-                openapi_extra=_openapi(_method, with_body=_verb == "POST"),
-            )
-    router.add_api_route(_prefix + "{rest:path}", unknown_method, methods=["GET", "POST"], include_in_schema=False)
+    router.add_route(_prefix + "{method:path}", _dispatcher(_prefix), methods=["GET", "POST"], include_in_schema=False)
 router.add_api_websocket_route("/mtgox", mtgox_socket)
 
 
@@ -371,7 +387,7 @@ HOT = ("data/ticker.php", "data/getDepth.php", "data/getTrades.php")
 
 def hot_routes() -> list[Route]:
     """The public reads clients poll, as plain GET routes the app puts first: no FastAPI matching or
-    dependency solving on the way. Same endpoints as above (POST and the docs go through FastAPI)."""
+    matching of the prefix routes on the way (the fast lane serves them; see emulator.fastlane)."""
     paths = [(prefix + path, METHODS[path]) for prefix in PREFIXES for path in HOT]
     paths.append(("/code/ticker.php", METHODS["ticker.php"]))
     return [Route(path, _endpoint(method), methods=["GET"], include_in_schema=False) for path, method in paths]
