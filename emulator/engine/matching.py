@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.engine.book import Level, OrderBook
-from emulator.engine.events import BalanceChange, DepthChange, OrderUpdate, Trade
-from emulator.engine.ledger import FEE_ACCOUNT, Account, Ledger
+from emulator.engine.events import CANCELLED, DEPTH, FEE_ACCOUNT, FILL, ITEM, MOVE, ORDER, RESTED, Record
+from emulator.engine.ledger import Account, Ledger
 from emulator.engine.orders import ASK, BID, Order, OrderStatus
 from emulator.engine.units import BTC_SCALE, PPM
 
-ITEM = "BTC"
 ACTIVE = OrderStatus.ACTIVE
+PENDING = OrderStatus.PENDING
 MIN_ACTIVATION = 10**6  # a waiting order is woken in parts no smaller than 0.01 BTC
+_new_object = object.__new__
 
 
 @dataclass(slots=True)
@@ -31,18 +32,19 @@ class PlaceResult:
 
 
 class MatchingEngine:
+    """The books, the ledger and the records of what changed (see events for the records)."""
+
     def __init__(self, currencies: tuple[str, ...] = ("USD",)) -> None:
-        self.events: list[Any] = []
-        self.ledger = Ledger(self.events)
+        self.events: list[Record] = []
+        self.ledger = Ledger()
+        self.accounts = self.ledger.accounts  # the same dict, one lookup shorter on the hot path
         self.books = {currency: OrderBook(currency) for currency in currencies}
         self.orders: dict[int, Order] = {}  # every open order, active or waiting for funds
-        self.by_user: dict[str, dict[int, Order]] = {}
         self.waiting: dict[str, list[Order]] = {}  # user -> status-2 orders, oldest first
         self.next_oid = 1
         self.last_tid = 0
         self.last_priority = 0
-        self._depth: dict[tuple[str, int, int], int] = {}
-        self._touched: dict[str, None] = {}
+        self._touched: dict[str, None] = {}  # users whose waiting orders may now be funded
         self._now = 0
 
     # -- public operations ------------------------------------------------------------------
@@ -54,56 +56,66 @@ class MatchingEngine:
         if amount <= 0 or (price is not None and price <= 0):
             raise ValueError("amount and price must be positive")
         book = self.books[currency]
-        account = self.ledger.accounts.get(user) or self.ledger.open(user)
+        account = self.accounts.get(user) or self.ledger.open(user)
         self._now = now
-        # a new order (what _new_order does, written out: this is the hot path)
         oid = self.next_oid
         self.next_oid = oid + 1
         priority = self.last_priority + 1
         if now > priority:
             priority = now
         self.last_priority = priority
-        order = Order(oid, user, side, currency, price, amount, priority, now)
+        # Order.__init__ written out: the call costs more than the fields
+        order = _new_object(Order)
+        order.oid = oid
+        order.user = user
+        order.side = side
+        order.currency = currency
+        order.price = price
+        order.amount = amount
+        order.held = 0
+        order.status = PENDING
+        order.priority = priority
+        order.created = now
+        order.account = account
+        order.level = None
         self.orders[oid] = order
-        mine = self.by_user.get(user)
-        if mine is None:
-            mine = self.by_user[user] = {}
-        mine[oid] = order
-        # what the user's free funds pay for (reading balance, then held, like Account.available)
+        account.orders[oid] = order
+        if price is None:
+            return self._place_market(account, order, book)
+        # what the user's free funds pay for (reading balance, then held, like Account.available),
+        # and whether the order meets the other side at all
+        held = account.held
         if side == ASK:
-            free = account.balance[ITEM] - account.held[ITEM]
-            funded = amount if amount <= free else free
-        elif price is None:
-            funded = amount  # a market buy is limited fill by fill, at each fill's price
+            free = account.balance[ITEM] - held[ITEM]
+            best = book.bids.keys
+            if free < amount or (best and best[-1] >= price):
+                return self._place_limit(account, order, book, free)
+            held[ITEM] += amount
+            order.held = amount
+            own = book.asks
+            key = -price
         else:
-            free = (account.balance[currency] - account.held[currency]) * BTC_SCALE // price
-            funded = amount if amount <= free else free
-        rest = None
-        if funded < amount and price is not None:
-            if funded == 0:
-                self._wait(order, None)
-                self._finish()
-                return PlaceResult(oid, None, 0)
-            rest = self._new_order(user, side, currency, price, amount - funded)
-            order.amount = funded
-        elif price is None and side == ASK:
-            order.amount = funded
-        filled = self._activate(account, order, book, order.amount, "added")
-        if rest is not None:
-            self._wait(rest, None)
-            self._finish()
-            return PlaceResult(oid, rest.oid, filled)
-        if self._touched:
-            self._finish()
-        else:  # _flush_depth, written out
-            depth = self._depth
-            if depth:
-                append = self.events.append
-                for (depth_currency, depth_side, depth_price), delta in depth.items():
-                    if delta:
-                        append(DepthChange(depth_currency, depth_side, depth_price, delta, now))
-                depth.clear()
-        return PlaceResult(oid, None, filled)
+            free = (account.balance[currency] - held[currency]) * BTC_SCALE // price
+            best = book.asks.keys
+            if free < amount or (best and -best[-1] <= price):
+                return self._place_limit(account, order, book, free)
+            hold = -(-amount * price // BTC_SCALE)
+            held[currency] += hold
+            order.held = hold
+            own = book.bids
+            key = price
+        # the commonest case: funded and not crossing, so it rests whole and wakes nobody
+        order.status = ACTIVE
+        levels = own.levels
+        level = levels.get(key)
+        if level is None:
+            level = levels[key] = Level(price)
+            insort(own.keys, key)
+        level.orders[oid] = order
+        level.volume += amount
+        order.level = level
+        self.events.append((RESTED, order, amount, now))
+        return PlaceResult(oid, None, 0)
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
         """Cancel one of the user's open orders; an unknown or foreign oid changes nothing."""
@@ -112,81 +124,103 @@ class MatchingEngine:
         if order is None or order.user != user:
             return None
         self._now = now
-        account = self.ledger.accounts[user]
+        del orders[oid]
+        account = order.account
+        del account.orders[oid]
         amount = order.amount
-        side = order.side
-        currency = order.currency
-        price = order.price
         waiting = self.waiting
         if order.status == ACTIVE:
-            assert price is not None
-            book = self.books[currency]
-            book_side = book.asks if side == ASK else book.bids
-            key = -price if side == ASK else price
-            level = book_side.levels[key]
-            del level.orders[oid]
+            level = order.level
+            assert level is not None
+            queue = level.orders
+            del queue[oid]
             level.volume -= amount
-            if not level.orders:
-                book_side.drop(key)
-            depth = self._depth
-            dkey = (currency, side, price)
-            depth[dkey] = depth.get(dkey, 0) - amount
-            account.held[ITEM if side == ASK else currency] -= order.held
+            price = level.price
+            if order.side == ASK:
+                account.held[ITEM] -= order.held
+                key = -price
+                if not queue:
+                    self.books[order.currency].asks.drop(key)
+            else:
+                account.held[order.currency] -= order.held
+                key = price
+                if not queue:
+                    self.books[order.currency].bids.drop(key)
             order.held = 0
-            status = 1
+            if user not in waiting:
+                self.events.append((CANCELLED, order, amount, now))
+                return order
+            self.events.append((ORDER, order, -amount, 0, 1, "cancelled", now))
+            self.books[order.currency].deltas[key] = -amount  # published after the wake-up below
         else:
-            queue = waiting[user]
-            queue.remove(order)
-            if not queue:
+            queue_of_user = waiting[user]
+            queue_of_user.remove(order)
+            if not queue_of_user:
                 del waiting[user]
-            status = int(order.status)
-        del orders[oid]
-        mine = self.by_user[user]
-        del mine[oid]
-        if not mine:
-            del self.by_user[user]
-        self.events.append(OrderUpdate(oid, user, side, currency, price, -amount, 0, status, "cancelled", now))
-        if user in waiting:
-            self._touched[user] = None
-            self._finish()
-        elif self._touched:
-            self._finish()
-        else:  # _flush_depth, written out
-            depth = self._depth
-            if depth:
-                append = self.events.append
-                for (depth_currency, depth_side, depth_price), delta in depth.items():
-                    if delta:
-                        append(DepthChange(depth_currency, depth_side, depth_price, delta, now))
-                depth.clear()
+            self.events.append((ORDER, order, -amount, 0, int(order.status), "cancelled", now))
+            if user not in waiting:
+                return order
+        self._touched[user] = None
+        self._finish()
         return order
 
     def deposit(self, user: str, currency: str, amount: int, now: int) -> None:
         self._now = now
-        self.ledger.deposit(user, currency, amount, now)
+        balance = self.ledger.deposit(user, currency, amount)
+        self.events.append((MOVE, user, currency, amount, balance, "deposit", now))
         self._touch(user)
         self._finish()
 
     def withdraw(self, user: str, currency: str, amount: int, now: int) -> None:
         self._now = now
-        self.ledger.withdraw(user, currency, amount, now)
+        balance = self.ledger.withdraw(user, currency, amount)
+        self.events.append((MOVE, user, currency, -amount, balance, "withdraw", now))
 
     def set_fee(self, user: str, fee_ppm: int) -> None:
         self.ledger.open(user).fee_ppm = fee_ppm
 
-    def drain(self) -> list[Any]:
-        """Hand over the events emitted since the last drain."""
+    def drain(self) -> list[Record]:
+        """Hand over the records emitted since the last drain (`events.facts` expands them)."""
         events = self.events
-        self.events = self.ledger.events = []
+        self.events = []
         return events
 
     def open_orders(self, user: str) -> list[Order]:
         """The user's open orders, active and waiting, in the order they were placed."""
-        return sorted(self.by_user.get(user, {}).values(), key=lambda o: o.oid)
+        account = self.accounts.get(user)
+        return sorted(account.orders.values(), key=lambda o: o.oid) if account is not None else []
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _new_order(self, user: str, side: int, currency: str, price: int | None, amount: int) -> Order:
+    def _place_market(self, account: Account, order: Order, book: OrderBook) -> PlaceResult:
+        """A market order takes what the book and the funds allow; the rest is cancelled."""
+        if order.side == ASK:  # a market sell is limited to the free BTC; a market buy fill by fill
+            free = account.balance[ITEM] - account.held[ITEM]
+            if free < order.amount:
+                order.amount = free
+        filled = self._activate(account, order, book, order.amount, "added")
+        self._finish()
+        return PlaceResult(order.oid, None, filled)
+
+    def _place_limit(self, account: Account, order: Order, book: OrderBook, free: int) -> PlaceResult:
+        """A limit order that crosses or is short of funds: the funded part is matched and rests,
+        the rest waits with status 2."""
+        amount = order.amount
+        rest = None
+        if free < amount:
+            if free <= 0:
+                self._wait(order, None)
+                self._finish()
+                return PlaceResult(order.oid, None, 0)
+            rest = self._new_order(account, order.side, order.currency, order.price, amount - free)
+            order.amount = free
+        filled = self._activate(account, order, book, order.amount, "added")
+        if rest is not None:
+            self._wait(rest, None)
+        self._finish()
+        return PlaceResult(order.oid, None if rest is None else rest.oid, filled)
+
+    def _new_order(self, account: Account, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid
         self.next_oid = oid + 1
         now = self._now
@@ -194,20 +228,14 @@ class MatchingEngine:
         if now > priority:
             priority = now
         self.last_priority = priority
-        order = Order(oid, user, side, currency, price, amount, priority, now)
+        order = Order(oid, account.name, side, currency, price, amount, priority, now, account)
         self.orders[oid] = order
-        mine = self.by_user.get(user)
-        if mine is None:
-            mine = self.by_user[user] = {}
-        mine[oid] = order
+        account.orders[oid] = order
         return order
 
     def _close(self, order: Order) -> None:
         del self.orders[order.oid]
-        mine = self.by_user[order.user]
-        del mine[order.oid]
-        if not mine:
-            del self.by_user[order.user]
+        del order.account.orders[order.oid]
 
     def _fundable(self, account: Account, order: Order, amount: int) -> int:
         if order.side == ASK:
@@ -227,19 +255,18 @@ class MatchingEngine:
             queue.append(order)
         else:
             queue.insert(queue.index(after) + 1, order)
-        self._update(order, order.amount, "added")
+        self.events.append((ORDER, order, order.amount, order.amount, 2, "added", self._now))
 
     def _activate(self, account: Account, order: Order, book: OrderBook, delta: int, reason: str) -> int:
-        """Hold funds for a funded order, match it, and rest what is left.
+        """Hold funds for a funded order, match it, and rest what is left; returns the amount filled.
 
-        This is the hot path, so the hold, the matching and every fill are written out inline;
-        each wallet movement is still one BalanceChange, in the order Ledger.move would emit it.
+        This is the hot path of every crossing order, so the matching and every fill are written
+        out inline, and each fill is one FILL record (events.facts says what it stands for). The
+        taker's own hold and remainder are settled once, after its fills: nothing reads them between.
         """
         now = self._now
         append = self.events.append
         order.status = ACTIVE
-        oid = order.oid
-        taker_user = order.user
         side = order.side
         currency = order.currency
         price = order.price
@@ -248,28 +275,31 @@ class MatchingEngine:
             order.held = start
             account.held[ITEM] += start
         elif price is not None:
-            order.held = -(-start * price // BTC_SCALE)
-            account.held[currency] += order.held
-        append(OrderUpdate(oid, taker_user, side, currency, price, delta, start, 1, reason, now))
+            hold = -(-start * price // BTC_SCALE)
+            order.held = hold
+            account.held[currency] += hold
+        append((ORDER, order, delta, start, 1, reason, now))
 
         buying = side == BID
         opposite = book.asks if buying else book.bids
         keys = opposite.keys
+        remaining = start
         index = 0  # levels before this one (counted from the best) hold only the taker's own orders
         if start and keys:
             levels = opposite.levels
-            accounts = self.ledger.accounts
-            fees = accounts[FEE_ACCOUNT]
+            fee_balance = self.accounts[FEE_ACCOUNT].balance
             orders_by_oid = self.orders
-            by_user = self.by_user
             waiting = self.waiting
             touched = self._touched
-            depth = self._depth
+            depth = book.deltas
             market_buy = price is None and buying
-            maker_side = ASK if buying else BID
-            remaining = start
+            taker_user = order.user
+            tid = self.last_tid
+            buy = sell = order
+            buyer = seller = account
             while remaining and index < len(keys):
-                level = levels[keys[-1 - index]]
+                key = keys[-1 - index]
+                level = levels[key]
                 level_price = level.price
                 if price is not None and (level_price > price if buying else level_price < price):
                     break
@@ -278,8 +308,7 @@ class MatchingEngine:
                 traded = 0
                 stop = False
                 for maker in makers.values():
-                    maker_user = maker.user
-                    if maker_user == taker_user:
+                    if maker.user == taker_user:
                         continue
                     amount = maker.amount
                     if remaining < amount:
@@ -291,170 +320,153 @@ class MatchingEngine:
                         if amount == 0:
                             stop = True
                             break
-                    maker_account = accounts[maker_user]
-                    level.volume -= amount
+                    maker_account = maker.account
                     traded += amount
+                    remaining -= amount
+                    maker_left = maker.amount - amount
+                    maker.amount = maker_left
                     if buying:
-                        buy, sell, buyer, seller = order, maker, account, maker_account
+                        sell = maker
+                        seller = maker_account
+                        buy_left = remaining
+                        sell_left = maker_left
+                        # the maker's BTC leaves its hold
+                        maker_account.held[ITEM] -= amount
+                        maker.held -= amount
                     else:
-                        buy, sell, buyer, seller = maker, order, maker_account, account
+                        buy = maker
+                        buyer = maker_account
+                        buy_left = maker_left
+                        sell_left = remaining
+                        # the maker's hold shrinks to what its rest needs at its price
+                        keep = -(-maker_left * level_price // BTC_SCALE)
+                        maker_account.held[currency] -= maker.held - keep
+                        maker.held = keep
                     cost = amount * level_price // BTC_SCALE
                     fee_btc = amount * buyer.fee_ppm // PPM
                     fee_cash = cost * seller.fee_ppm // PPM
-
-                    # seller: BTC leaves the hold, currency arrives less the fee
-                    seller.held[ITEM] -= amount
-                    sell.held -= amount
-                    name = seller.name
+                    # booked in the order facts() reports: the seller's BTC out and currency in
+                    # less its fee, then the buyer's currency out and BTC in less its fee
                     balances = seller.balance
-                    value = balances[ITEM] - amount
-                    balances[ITEM] = value
-                    append(BalanceChange(name, ITEM, -amount, value, "out", now))
-                    value = balances[currency] + cost
-                    balances[currency] = value
-                    append(BalanceChange(name, currency, cost, value, "earned", now))
+                    seller_btc = balances[ITEM] - amount
+                    balances[ITEM] = seller_btc
+                    seller_cash = balances[currency] + cost - fee_cash
+                    balances[currency] = seller_cash
+                    fees_cash = fees_btc = 0
                     if fee_cash:
-                        value = balances[currency] - fee_cash
-                        balances[currency] = value
-                        append(BalanceChange(name, currency, -fee_cash, value, "fee", now))
-                        value = fees.balance[currency] + fee_cash
-                        fees.balance[currency] = value
-                        append(BalanceChange(fees.name, currency, fee_cash, value, "fee", now))
-                    # buyer: currency leaves (the hold shrinks to what the rest needs), BTC arrives less the fee
-                    name = buyer.name
+                        fees_cash = fee_balance[currency] + fee_cash
+                        fee_balance[currency] = fees_cash
                     balances = buyer.balance
-                    value = balances[currency] - cost
-                    balances[currency] = value
-                    append(BalanceChange(name, currency, -cost, value, "spent", now))
-                    value = balances[ITEM] + amount
-                    balances[ITEM] = value
-                    append(BalanceChange(name, ITEM, amount, value, "in", now))
+                    buyer_cash = balances[currency] - cost
+                    balances[currency] = buyer_cash
+                    buyer_btc = balances[ITEM] + amount - fee_btc
+                    balances[ITEM] = buyer_btc
                     if fee_btc:
-                        value = balances[ITEM] - fee_btc
-                        balances[ITEM] = value
-                        append(BalanceChange(name, ITEM, -fee_btc, value, "fee", now))
-                        value = fees.balance[ITEM] + fee_btc
-                        fees.balance[ITEM] = value
-                        append(BalanceChange(fees.name, ITEM, fee_btc, value, "fee", now))
-                    sell.amount -= amount
-                    buy.amount -= amount
-                    remaining -= amount
-                    buy_price = buy.price
-                    if buy_price is not None:
-                        keep = -(-buy.amount * buy_price // BTC_SCALE)
-                        buyer.held[currency] -= buy.held - keep
-                        buy.held = keep
-
-                    tid = self.last_tid + 1
+                        fees_btc = fee_balance[ITEM] + fee_btc
+                        fee_balance[ITEM] = fees_btc
+                    tid += 1
                     if now > tid:
                         tid = now
-                    self.last_tid = tid
-                    buy_user = buy.user
-                    sell_user = sell.user
-                    append(Trade(tid, now, currency, level_price, amount, side, buy.oid, sell.oid, buy_user, sell_user))
                     append(
-                        OrderUpdate(buy.oid, buy_user, BID, currency, buy_price, -amount, buy.amount, 1, "filled", now)
-                    )
-                    append(
-                        OrderUpdate(
-                            sell.oid, sell_user, ASK, currency, sell.price, -amount, sell.amount, 1, "filled", now
+                        (
+                            FILL,
+                            now,
+                            tid,
+                            level_price,
+                            amount,
+                            side,
+                            buy,
+                            sell,
+                            buy_left,
+                            sell_left,
+                            cost,
+                            fee_cash,
+                            fee_btc,
+                            seller_btc,
+                            seller_cash,
+                            fees_cash,
+                            buyer_cash,
+                            buyer_btc,
+                            fees_btc,
                         )
                     )
-                    if buy_user in waiting:
-                        touched[buy_user] = None
-                    if sell_user in waiting:
-                        touched[sell_user] = None
-
-                    if maker.amount == 0:
+                    if waiting:
+                        if buy.user in waiting:
+                            touched[buy.user] = None
+                        if sell.user in waiting:
+                            touched[sell.user] = None
+                    if not maker_left:
                         maker_oid = maker.oid
                         done.append(maker_oid)
                         del orders_by_oid[maker_oid]
-                        mine = by_user[maker_user]
-                        del mine[maker_oid]
-                        if not mine:
-                            del by_user[maker_user]
-                        if maker.held:
-                            maker_account.held[ITEM if buying else currency] -= maker.held
-                            maker.held = 0
+                        del maker_account.orders[maker_oid]
                     if not remaining:
                         break
                 for maker_oid in done:
                     del makers[maker_oid]
                 if traded:
-                    dkey = (currency, maker_side, level_price)
-                    depth[dkey] = depth.get(dkey, 0) - traded
+                    level.volume -= traded
+                    depth[key] = depth.get(key, 0) - traded
                 if stop:  # a market buy out of funds: what is left of it is cancelled below
                     break
                 if makers:
                     index += 1
                 elif index:
-                    opposite.drop(keys[-1 - index])
+                    opposite.drop(key)
                 else:
                     del levels[keys.pop()]
+            self.last_tid = tid
+            filled = start - remaining
+            if filled:  # the taker's hold, settled once for all its fills
+                order.amount = remaining
+                if not buying:
+                    order.held -= filled
+                    account.held[ITEM] -= filled
+                elif price is not None:
+                    keep = -(-remaining * price // BTC_SCALE)
+                    account.held[currency] -= order.held - keep
+                    order.held = keep
 
-        remaining = order.amount
         if remaining:
             if price is None or index:  # market rest, or only the owner's own orders are left to cross
                 self._close(order)
                 self._release(account, order)
-                append(OrderUpdate(oid, taker_user, side, currency, price, -remaining, 0, 1, "cancelled", now))
+                append((ORDER, order, -remaining, 0, 1, "cancelled", now))
             else:
-                assert price is not None
                 own = book.bids if buying else book.asks
                 key = price if buying else -price
                 home = own.levels.get(key)
                 if home is None:
                     home = own.levels[key] = Level(price)
                     insort(own.keys, key)
-                home.orders[oid] = order
+                home.orders[order.oid] = order
                 home.volume += remaining
-                depth = self._depth
-                dkey = (currency, side, price)
-                depth[dkey] = depth.get(dkey, 0) + remaining
+                order.level = home
+                depth = book.deltas
+                depth[key] = depth.get(key, 0) + remaining
         else:
             self._close(order)
             self._release(account, order)
         return start - remaining
-
-    def _update(self, order: Order, delta: int, reason: str) -> None:
-        self.events.append(
-            OrderUpdate(
-                order.oid,
-                order.user,
-                order.side,
-                order.currency,
-                order.price,
-                delta,
-                order.amount,
-                int(order.status),
-                reason,
-                self._now,
-            )
-        )
 
     def _touch(self, user: str) -> None:
         if user in self.waiting:
             self._touched[user] = None
 
     def _finish(self) -> None:
-        """Wake waiting orders whose owners gained funds, then publish the coalesced depth deltas."""
-        while self._touched:
-            user = next(iter(self._touched))
-            del self._touched[user]
+        """Wake waiting orders whose owners gained funds, then publish each book's depth deltas."""
+        touched = self._touched
+        while touched:
+            user = next(iter(touched))
+            del touched[user]
             self._wake(user)
-        self._flush_depth(self._now)
-
-    def _flush_depth(self, now: int) -> None:
-        depth = self._depth
-        if depth:
-            append = self.events.append
-            for (currency, side, price), delta in depth.items():
-                if delta:
-                    append(DepthChange(currency, side, price, delta, now))
-            depth.clear()
+        for book in self.books.values():
+            if book.deltas:
+                self.events.append((DEPTH, book.currency, book.deltas, self._now))
+                book.deltas = {}
 
     def _wake(self, user: str) -> None:
-        account = self.ledger.accounts[user]
+        account = self.accounts[user]
         for order in list(self.waiting.get(user, ())):
             if order.oid not in self.orders or order.status != OrderStatus.NOT_ENOUGH_FUNDS:
                 continue
@@ -463,7 +475,7 @@ class MatchingEngine:
             if funded < order.amount:
                 if funded < MIN_ACTIVATION:
                     continue
-                rest = self._new_order(user, order.side, order.currency, order.price, order.amount - funded)
+                rest = self._new_order(account, order.side, order.currency, order.price, order.amount - funded)
                 order.amount = funded
                 self._wait(rest, order)
             queue = self.waiting[user]
@@ -503,11 +515,12 @@ class MatchingEngine:
             account.held.update(held)
         active = []
         for oid, user, side, currency, price, amount, held, status, priority, created in state["orders"]:
-            order = Order(oid, user, side, currency, price, amount, priority, created)
+            account = engine.ledger.accounts[user]
+            order = Order(oid, user, side, currency, price, amount, priority, created, account)
             order.held = held
             order.status = OrderStatus(status)
             engine.orders[oid] = order
-            engine.by_user.setdefault(user, {})[oid] = order
+            account.orders[oid] = order
             if order.status == OrderStatus.ACTIVE:
                 active.append(order)
         for order in sorted(active, key=lambda o: o.priority):

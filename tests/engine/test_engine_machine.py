@@ -6,7 +6,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from emulator.engine import ASK, BID, MatchingEngine, OrderStatus, Trade
+from emulator.engine import ASK, BID, MatchingEngine, OrderStatus, Trade, facts
 from emulator.engine.ledger import InsufficientFunds
 from emulator.engine.units import hold_for
 
@@ -60,7 +60,7 @@ class EngineMachine(RuleBasedStateMachine):
         ]
         self.engine.drain()
         result = self.engine.place(user, side, amount, price, self.tick(), currency)
-        mine = [e for e in self.engine.drain() if isinstance(e, Trade) and result.oid in (e.buy_oid, e.sell_oid)]
+        mine = [e for e in facts(self.engine.drain()) if isinstance(e, Trade) and result.oid in (e.buy_oid, e.sell_oid)]
         filled = 0
         for trade, (oid, available) in zip(mine, queue, strict=False):
             assert (trade.sell_oid if side == BID else trade.buy_oid) == oid, "fills must follow price-time priority"
