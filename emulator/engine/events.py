@@ -13,9 +13,10 @@ The records, each tagged by its first item:
 - `(CANCELLED, order, amount, date)`: a resting order was cancelled and its level shrank by `amount`.
 - `(ORDER, order, delta, remaining, status, reason, date)`: an order was added, activated or
   cancelled; the Order supplies its unchanging fields (oid, user, side, currency, price).
-- `(FILL, date, tid, price, amount, taker_side, buy, sell, buy_left, sell_left, cost, fee_cash,
+- `(FILL, date, tid, price, amount, taker_side, taker, maker, taker_left, maker_left, cost, fee_cash,
   fee_btc, seller_btc, seller_cash, fees_cash, buyer_cash, buyer_btc, fees_btc)`: one trade between
-  the orders `buy` and `sell`; the last six are balances once the trade and its fees are booked.
+  the orders `taker` and `maker`, with what remains of each; the last six are balances once the trade
+  and its fees are booked.
 - `(DEPTH, currency, deltas, date)`: the volume changes of one book in one operation, keyed like the
   book (`price` for bids, `-price` for asks); zero deltas are left for `facts` to skip.
 - `(MOVE, user, currency, delta, balance, kind, date)`: a deposit or a withdrawal.
@@ -142,10 +143,10 @@ def _fill_facts(record: Record) -> Iterator[Event]:
         price,
         amount,
         taker_side,
-        buy,
-        sell,
-        buy_left,
-        sell_left,
+        taker,
+        maker,
+        taker_left,
+        maker_left,
         cost,
         fee_cash,
         fee_btc,
@@ -156,6 +157,10 @@ def _fill_facts(record: Record) -> Iterator[Event]:
         buyer_btc,
         fees_btc,
     ) = record
+    if taker_side == BID:
+        buy, sell, buy_left, sell_left = taker, maker, taker_left, maker_left
+    else:
+        buy, sell, buy_left, sell_left = maker, taker, maker_left, taker_left
     currency = buy.currency
     seller = sell.user
     buyer = buy.user

@@ -9,8 +9,7 @@
 """
 
 from bisect import insort
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from emulator.engine.book import Level, OrderBook
 from emulator.engine.events import CANCELLED, DEPTH, FEE_ACCOUNT, FILL, ITEM, MOVE, ORDER, RESTED, Record
@@ -18,14 +17,16 @@ from emulator.engine.ledger import Account, Ledger
 from emulator.engine.orders import ASK, BID, Order, OrderStatus
 from emulator.engine.units import BTC_SCALE, PPM
 
-ACTIVE = OrderStatus.ACTIVE
-PENDING = OrderStatus.PENDING
+# statuses as plain ints, which the interpreter compares faster than IntEnum members
+PENDING = int(OrderStatus.PENDING)
+ACTIVE = int(OrderStatus.ACTIVE)
+WAITING = int(OrderStatus.NOT_ENOUGH_FUNDS)
 MIN_ACTIVATION = 10**6  # a waiting order is woken in parts no smaller than 0.01 BTC
 _new_object = object.__new__
+_new_tuple = tuple.__new__  # builds a PlaceResult without NamedTuple's Python-level __new__
 
 
-@dataclass(slots=True)
-class PlaceResult:
+class PlaceResult(NamedTuple):
     oid: int  # the order the client is told about (the funded part when there is one)
     waiting_oid: int | None  # the unfunded remainder, stored with status 2
     filled: int
@@ -56,15 +57,17 @@ class MatchingEngine:
         if amount <= 0 or (price is not None and price <= 0):
             raise ValueError("amount and price must be positive")
         book = self.books[currency]
-        account = self.accounts.get(user) or self.ledger.open(user)
-        self._now = now
+        try:
+            account = self.accounts[user]
+        except KeyError:
+            account = self.ledger.open(user)
         oid = self.next_oid
         self.next_oid = oid + 1
         priority = self.last_priority + 1
         if now > priority:
             priority = now
         self.last_priority = priority
-        # Order.__init__ written out: the call costs more than the fields
+        # Order.__init__ written out: on this path the call costs more than the fields
         order = _new_object(Order)
         order.oid = oid
         order.user = user
@@ -78,10 +81,8 @@ class MatchingEngine:
         order.created = now
         order.account = account
         order.level = None
-        self.orders[oid] = order
-        account.orders[oid] = order
         if price is None:
-            return self._place_market(account, order, book)
+            return self._place_market(order, book, now)
         # what the user's free funds pay for (reading balance, then held, like Account.available),
         # and whether the order meets the other side at all
         held = account.held
@@ -89,33 +90,35 @@ class MatchingEngine:
             free = account.balance[ITEM] - held[ITEM]
             best = book.bids.keys
             if free < amount or (best and best[-1] >= price):
-                return self._place_limit(account, order, book, free)
-            held[ITEM] += amount
-            order.held = amount
+                return self._place_limit(order, book, free, now)
+            hold = amount
+            held[ITEM] += hold
             own = book.asks
             key = -price
         else:
             free = (account.balance[currency] - held[currency]) * BTC_SCALE // price
             best = book.asks.keys
             if free < amount or (best and -best[-1] <= price):
-                return self._place_limit(account, order, book, free)
+                return self._place_limit(order, book, free, now)
             hold = -(-amount * price // BTC_SCALE)
             held[currency] += hold
-            order.held = hold
             own = book.bids
             key = price
         # the commonest case: funded and not crossing, so it rests whole and wakes nobody
-        order.status = ACTIVE
         levels = own.levels
         level = levels.get(key)
         if level is None:
             level = levels[key] = Level(price)
             insort(own.keys, key)
+        order.held = hold
+        order.status = ACTIVE
+        order.level = level
+        self.orders[oid] = order
+        account.orders[oid] = order
         level.orders[oid] = order
         level.volume += amount
-        order.level = level
         self.events.append((RESTED, order, amount, now))
-        return PlaceResult(oid, None, 0)
+        return _new_tuple(PlaceResult, (oid, None, 0))
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
         """Cancel one of the user's open orders; an unknown or foreign oid changes nothing."""
@@ -123,7 +126,6 @@ class MatchingEngine:
         order = orders.get(oid)
         if order is None or order.user != user:
             return None
-        self._now = now
         del orders[oid]
         account = order.account
         del account.orders[oid]
@@ -157,9 +159,10 @@ class MatchingEngine:
             queue_of_user.remove(order)
             if not queue_of_user:
                 del waiting[user]
-            self.events.append((ORDER, order, -amount, 0, int(order.status), "cancelled", now))
+            self.events.append((ORDER, order, -amount, 0, order.status, "cancelled", now))
             if user not in waiting:
                 return order
+        self._now = now
         self._touched[user] = None
         self._finish()
         return order
@@ -192,33 +195,41 @@ class MatchingEngine:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _place_market(self, account: Account, order: Order, book: OrderBook) -> PlaceResult:
+    def _place_market(self, order: Order, book: OrderBook, now: int) -> PlaceResult:
         """A market order takes what the book and the funds allow; the rest is cancelled."""
+        self._now = now
+        account = order.account
+        self.orders[order.oid] = order
+        account.orders[order.oid] = order
         if order.side == ASK:  # a market sell is limited to the free BTC; a market buy fill by fill
             free = account.balance[ITEM] - account.held[ITEM]
             if free < order.amount:
                 order.amount = free
         filled = self._activate(account, order, book, order.amount, "added")
         self._finish()
-        return PlaceResult(order.oid, None, filled)
+        return _new_tuple(PlaceResult, (order.oid, None, filled))
 
-    def _place_limit(self, account: Account, order: Order, book: OrderBook, free: int) -> PlaceResult:
+    def _place_limit(self, order: Order, book: OrderBook, free: int, now: int) -> PlaceResult:
         """A limit order that crosses or is short of funds: the funded part is matched and rests,
         the rest waits with status 2."""
+        self._now = now
+        account = order.account
+        self.orders[order.oid] = order
+        account.orders[order.oid] = order
         amount = order.amount
         rest = None
         if free < amount:
             if free <= 0:
                 self._wait(order, None)
                 self._finish()
-                return PlaceResult(order.oid, None, 0)
+                return _new_tuple(PlaceResult, (order.oid, None, 0))
             rest = self._new_order(account, order.side, order.currency, order.price, amount - free)
             order.amount = free
         filled = self._activate(account, order, book, order.amount, "added")
         if rest is not None:
             self._wait(rest, None)
         self._finish()
-        return PlaceResult(order.oid, None if rest is None else rest.oid, filled)
+        return _new_tuple(PlaceResult, (order.oid, None if rest is None else rest.oid, filled))
 
     def _new_order(self, account: Account, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid
@@ -249,7 +260,7 @@ class MatchingEngine:
         order.held = 0
 
     def _wait(self, order: Order, after: Order | None) -> None:
-        order.status = OrderStatus.NOT_ENOUGH_FUNDS
+        order.status = WAITING
         queue = self.waiting.setdefault(order.user, [])
         if after is None:
             queue.append(order)
@@ -258,11 +269,13 @@ class MatchingEngine:
         self.events.append((ORDER, order, order.amount, order.amount, 2, "added", self._now))
 
     def _activate(self, account: Account, order: Order, book: OrderBook, delta: int, reason: str) -> int:
-        """Hold funds for a funded order, match it, and rest what is left; returns the amount filled.
+        """Match a funded order and rest what is left, holding funds for it; returns the amount filled.
 
         This is the hot path of every crossing order, so the matching and every fill are written
-        out inline, and each fill is one FILL record (events.facts says what it stands for). The
-        taker's own hold and remainder are settled once, after its fills: nothing reads them between.
+        out inline, and each fill is one FILL record (events.facts says what it stands for). Only
+        a resting remainder needs a hold, so the taker's is taken once, at the end: nothing reads
+        the taker's holds while it matches (a market buy, which checks its funds fill by fill,
+        holds nothing).
         """
         now = self._now
         append = self.events.append
@@ -271,13 +284,6 @@ class MatchingEngine:
         currency = order.currency
         price = order.price
         start = order.amount
-        if side == ASK:
-            order.held = start
-            account.held[ITEM] += start
-        elif price is not None:
-            hold = -(-start * price // BTC_SCALE)
-            order.held = hold
-            account.held[currency] += hold
         append((ORDER, order, delta, start, 1, reason, now))
 
         buying = side == BID
@@ -290,13 +296,11 @@ class MatchingEngine:
             fee_balance = self.accounts[FEE_ACCOUNT].balance
             orders_by_oid = self.orders
             waiting = self.waiting
-            touched = self._touched
             depth = book.deltas
             market_buy = price is None and buying
             taker_user = order.user
             tid = self.last_tid
-            buy = sell = order
-            buyer = seller = account
+            buyer = seller = account  # the taker's side; the maker's is set per fill
             while remaining and index < len(keys):
                 key = keys[-1 - index]
                 level = levels[key]
@@ -310,9 +314,8 @@ class MatchingEngine:
                 for maker in makers.values():
                     if maker.user == taker_user:
                         continue
-                    amount = maker.amount
-                    if remaining < amount:
-                        amount = remaining
+                    maker_amount = maker.amount
+                    amount = maker_amount if maker_amount <= remaining else remaining
                     if market_buy:
                         affordable = (account.balance[currency] - account.held[currency]) * BTC_SCALE // level_price
                         if affordable < amount:
@@ -323,21 +326,15 @@ class MatchingEngine:
                     maker_account = maker.account
                     traded += amount
                     remaining -= amount
-                    maker_left = maker.amount - amount
+                    maker_left = maker_amount - amount
                     maker.amount = maker_left
                     if buying:
-                        sell = maker
                         seller = maker_account
-                        buy_left = remaining
-                        sell_left = maker_left
                         # the maker's BTC leaves its hold
                         maker_account.held[ITEM] -= amount
                         maker.held -= amount
                     else:
-                        buy = maker
                         buyer = maker_account
-                        buy_left = maker_left
-                        sell_left = remaining
                         # the maker's hold shrinks to what its rest needs at its price
                         keep = -(-maker_left * level_price // BTC_SCALE)
                         maker_account.held[currency] -= maker.held - keep
@@ -352,10 +349,11 @@ class MatchingEngine:
                     balances[ITEM] = seller_btc
                     seller_cash = balances[currency] + cost - fee_cash
                     balances[currency] = seller_cash
-                    fees_cash = fees_btc = 0
                     if fee_cash:
                         fees_cash = fee_balance[currency] + fee_cash
                         fee_balance[currency] = fees_cash
+                    else:
+                        fees_cash = 0
                     balances = buyer.balance
                     buyer_cash = balances[currency] - cost
                     balances[currency] = buyer_cash
@@ -364,6 +362,8 @@ class MatchingEngine:
                     if fee_btc:
                         fees_btc = fee_balance[ITEM] + fee_btc
                         fee_balance[ITEM] = fees_btc
+                    else:
+                        fees_btc = 0
                     tid += 1
                     if now > tid:
                         tid = now
@@ -375,10 +375,10 @@ class MatchingEngine:
                             level_price,
                             amount,
                             side,
-                            buy,
-                            sell,
-                            buy_left,
-                            sell_left,
+                            order,
+                            maker,
+                            remaining,
+                            maker_left,
                             cost,
                             fee_cash,
                             fee_btc,
@@ -390,11 +390,10 @@ class MatchingEngine:
                             fees_btc,
                         )
                     )
-                    if waiting:
-                        if buy.user in waiting:
-                            touched[buy.user] = None
-                        if sell.user in waiting:
-                            touched[sell.user] = None
+                    if waiting:  # the buyer, then the seller, may now afford waiting orders
+                        for party in (order.user, maker.user) if buying else (maker.user, order.user):
+                            if party in waiting:
+                                self._touched[party] = None
                     if not maker_left:
                         maker_oid = maker.oid
                         done.append(maker_oid)
@@ -416,25 +415,25 @@ class MatchingEngine:
                 else:
                     del levels[keys.pop()]
             self.last_tid = tid
-            filled = start - remaining
-            if filled:  # the taker's hold, settled once for all its fills
-                order.amount = remaining
-                if not buying:
-                    order.held -= filled
-                    account.held[ITEM] -= filled
-                elif price is not None:
-                    keep = -(-remaining * price // BTC_SCALE)
-                    account.held[currency] -= order.held - keep
-                    order.held = keep
+            order.amount = remaining
 
         if remaining:
             if price is None or index:  # market rest, or only the owner's own orders are left to cross
                 self._close(order)
-                self._release(account, order)
+                self._release(account, order)  # holds nothing, but opens the held entry as a hold did
                 append((ORDER, order, -remaining, 0, 1, "cancelled", now))
             else:
-                own = book.bids if buying else book.asks
-                key = price if buying else -price
+                if buying:
+                    own = book.bids
+                    key = price
+                    hold = -(-remaining * price // BTC_SCALE)
+                    account.held[currency] += hold
+                else:
+                    own = book.asks
+                    key = -price
+                    hold = remaining
+                    account.held[ITEM] += hold
+                order.held = hold
                 home = own.levels.get(key)
                 if home is None:
                     home = own.levels[key] = Level(price)
@@ -445,8 +444,8 @@ class MatchingEngine:
                 depth = book.deltas
                 depth[key] = depth.get(key, 0) + remaining
         else:
-            self._close(order)
-            self._release(account, order)
+            del self.orders[order.oid]
+            del account.orders[order.oid]
         return start - remaining
 
     def _touch(self, user: str) -> None:
@@ -468,7 +467,7 @@ class MatchingEngine:
     def _wake(self, user: str) -> None:
         account = self.accounts[user]
         for order in list(self.waiting.get(user, ())):
-            if order.oid not in self.orders or order.status != OrderStatus.NOT_ENOUGH_FUNDS:
+            if order.oid not in self.orders or order.status != WAITING:
                 continue
             funded = self._fundable(account, order, order.amount)
             before = order.amount
@@ -518,10 +517,10 @@ class MatchingEngine:
             account = engine.ledger.accounts[user]
             order = Order(oid, user, side, currency, price, amount, priority, created, account)
             order.held = held
-            order.status = OrderStatus(status)
+            order.status = status
             engine.orders[oid] = order
             account.orders[oid] = order
-            if order.status == OrderStatus.ACTIVE:
+            if order.status == ACTIVE:
                 active.append(order)
         for order in sorted(active, key=lambda o: o.priority):
             engine.books[order.currency].side(order.side).add(order)

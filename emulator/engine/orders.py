@@ -61,7 +61,7 @@ class Order:
         self.price = price
         self.amount = amount
         self.held = 0
-        self.status = OrderStatus.PENDING
+        self.status = int(OrderStatus.PENDING)  # an OrderStatus value, kept as a plain int
         self.priority = priority
         self.created = created
         self.account = account
@@ -69,4 +69,4 @@ class Order:
 
     def __repr__(self) -> str:
         side = "ask" if self.side == ASK else "bid"
-        return f"Order({self.oid}, {self.user}, {side}, {self.price}, {self.amount}, {self.status.name})"
+        return f"Order({self.oid}, {self.user}, {side}, {self.price}, {self.amount}, {OrderStatus(self.status).name})"
