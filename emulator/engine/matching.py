@@ -9,7 +9,7 @@
 """
 
 from bisect import insort
-from typing import Any, NamedTuple
+from typing import Any
 
 from emulator.engine.book import Level, OrderBook
 from emulator.engine.events import CANCELLED, DEPTH, FEE_ACCOUNT, FILL, ITEM, MOVE, ORDER, RESTED, Record
@@ -18,18 +18,26 @@ from emulator.engine.orders import ASK, BID, Order, OrderStatus
 from emulator.engine.units import BTC_SCALE, PPM
 
 # statuses as plain ints, which the interpreter compares faster than IntEnum members
-PENDING = int(OrderStatus.PENDING)
 ACTIVE = int(OrderStatus.ACTIVE)
 WAITING = int(OrderStatus.NOT_ENOUGH_FUNDS)
 MIN_ACTIVATION = 10**6  # a waiting order is woken in parts no smaller than 0.01 BTC
+NEG_BTC_SCALE = -BTC_SCALE  # -(x // NEG_BTC_SCALE) is x / BTC_SCALE rounded up, in one division
 _new_object = object.__new__
-_new_tuple = tuple.__new__  # builds a PlaceResult without NamedTuple's Python-level __new__
 
 
-class PlaceResult(NamedTuple):
-    oid: int  # the order the client is told about (the funded part when there is one)
-    waiting_oid: int | None  # the unfunded remainder, stored with status 2
-    filled: int
+class PlaceResult:
+    """What placing an order did: `oid` is the order the client is told about (the funded part when
+    there is one), `waiting_oid` the unfunded remainder stored with status 2, `filled` what traded."""
+
+    __slots__ = ("filled", "oid", "waiting_oid")
+
+    def __init__(self, oid: int, waiting_oid: int | None, filled: int) -> None:
+        self.oid = oid
+        self.waiting_oid = waiting_oid
+        self.filled = filled
+
+    def __repr__(self) -> str:
+        return f"PlaceResult(oid={self.oid}, waiting_oid={self.waiting_oid}, filled={self.filled})"
 
 
 class MatchingEngine:
@@ -67,7 +75,8 @@ class MatchingEngine:
         if now > priority:
             priority = now
         self.last_priority = priority
-        # Order.__init__ written out: on this path the call costs more than the fields
+        # Order.__init__ written out (the call costs more than the fields); held, status and level
+        # are set below, on the path the order takes
         order = _new_object(Order)
         order.oid = oid
         order.user = user
@@ -75,35 +84,47 @@ class MatchingEngine:
         order.currency = currency
         order.price = price
         order.amount = amount
-        order.held = 0
-        order.status = PENDING
         order.priority = priority
         order.created = now
         order.account = account
-        order.level = None
         if price is None:
             return self._place_market(order, book, now)
-        # what the user's free funds pay for (reading balance, then held, like Account.available),
-        # and whether the order meets the other side at all
+        # the hold the order needs, and whether the order meets the other side at all
         held = account.held
         if side == ASK:
-            free = account.balance[ITEM] - held[ITEM]
-            best = book.bids.keys
-            if free < amount or (best and best[-1] >= price):
-                return self._place_limit(order, book, free, now)
+            hold_currency = ITEM
             hold = amount
-            held[ITEM] += hold
+            best = book.bids.keys
+            crosses = best and best[-1] >= price
             own = book.asks
             key = -price
         else:
-            free = (account.balance[currency] - held[currency]) * BTC_SCALE // price
+            hold_currency = currency
+            hold = -(amount * price // NEG_BTC_SCALE)  # rounded up
             best = book.asks.keys
-            if free < amount or (best and -best[-1] <= price):
-                return self._place_limit(order, book, free, now)
-            hold = -(-amount * price // BTC_SCALE)
-            held[currency] += hold
+            crosses = best and -best[-1] <= price
             own = book.bids
             key = price
+        # free funds (balance, then held, read like Account.available) short of the hold: the
+        # order is split or waits
+        if account.balance[hold_currency] - held[hold_currency] < hold:
+            return self._place_limit(order, book, now)
+        self.orders[oid] = order
+        account.orders[oid] = order
+        if crosses:
+            self._now = now
+            order.held = 0
+            order.level = None
+            filled = self._activate(account, order, book, amount, "added")
+            if self._touched:
+                self._finish()
+            else:  # only this book changed: _finish, written out
+                deltas = book.deltas
+                if deltas:
+                    self.events.append((DEPTH, currency, deltas, now))
+                    book.deltas = {}
+            return PlaceResult(oid, None, filled)
+        held[hold_currency] += hold
         # the commonest case: funded and not crossing, so it rests whole and wakes nobody
         levels = own.levels
         level = levels.get(key)
@@ -113,12 +134,14 @@ class MatchingEngine:
         order.held = hold
         order.status = ACTIVE
         order.level = level
-        self.orders[oid] = order
-        account.orders[oid] = order
         level.orders[oid] = order
         level.volume += amount
         self.events.append((RESTED, order, amount, now))
-        return _new_tuple(PlaceResult, (oid, None, 0))
+        result = _new_object(PlaceResult)  # PlaceResult(oid, None, 0), without the call
+        result.oid = oid
+        result.waiting_oid = None
+        result.filled = 0
+        return result
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
         """Cancel one of the user's open orders; an unknown or foreign oid changes nothing."""
@@ -198,6 +221,8 @@ class MatchingEngine:
     def _place_market(self, order: Order, book: OrderBook, now: int) -> PlaceResult:
         """A market order takes what the book and the funds allow; the rest is cancelled."""
         self._now = now
+        order.held = 0
+        order.level = None
         account = order.account
         self.orders[order.oid] = order
         account.orders[order.oid] = order
@@ -206,30 +231,38 @@ class MatchingEngine:
             if free < order.amount:
                 order.amount = free
         filled = self._activate(account, order, book, order.amount, "added")
-        self._finish()
-        return _new_tuple(PlaceResult, (order.oid, None, filled))
+        if self._touched:
+            self._finish()
+        else:  # only this book changed: _finish, written out
+            deltas = book.deltas
+            if deltas:
+                self.events.append((DEPTH, book.currency, deltas, now))
+                book.deltas = {}
+        return PlaceResult(order.oid, None, filled)
 
-    def _place_limit(self, order: Order, book: OrderBook, free: int, now: int) -> PlaceResult:
-        """A limit order that crosses or is short of funds: the funded part is matched and rests,
-        the rest waits with status 2."""
+    def _place_limit(self, order: Order, book: OrderBook, now: int) -> PlaceResult:
+        """A limit order short of funds: the funded part is matched and rests, the rest waits with status 2."""
         self._now = now
+        order.held = 0
+        order.level = None
         account = order.account
         self.orders[order.oid] = order
         account.orders[order.oid] = order
         amount = order.amount
+        free = self._fundable(account, order, amount)
         rest = None
         if free < amount:
             if free <= 0:
                 self._wait(order, None)
                 self._finish()
-                return _new_tuple(PlaceResult, (order.oid, None, 0))
+                return PlaceResult(order.oid, None, 0)
             rest = self._new_order(account, order.side, order.currency, order.price, amount - free)
             order.amount = free
         filled = self._activate(account, order, book, order.amount, "added")
         if rest is not None:
             self._wait(rest, None)
         self._finish()
-        return _new_tuple(PlaceResult, (order.oid, None if rest is None else rest.oid, filled))
+        return PlaceResult(order.oid, None if rest is None else rest.oid, filled)
 
     def _new_order(self, account: Account, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid
@@ -290,7 +323,7 @@ class MatchingEngine:
         opposite = book.asks if buying else book.bids
         keys = opposite.keys
         remaining = start
-        index = 0  # levels before this one (counted from the best) hold only the taker's own orders
+        pos = -1  # keys[pos] is the level to take next; the ones after it hold only the taker's orders
         if start and keys:
             levels = opposite.levels
             fee_balance = self.accounts[FEE_ACCOUNT].balance
@@ -299,18 +332,28 @@ class MatchingEngine:
             depth = book.deltas
             market_buy = price is None and buying
             taker_user = order.user
+            # a trade id is the next one, or the time when that is later: every fill here shares
+            # `now`, so only the first can jump, and starting from now - 1 makes it `tid + 1`
             tid = self.last_tid
+            if tid < now - 1:
+                tid = now - 1
             buyer = seller = account  # the taker's side; the maker's is set per fill
-            while remaining and index < len(keys):
-                key = keys[-1 - index]
+            stop = False
+            # keys grow towards the best price on both sides (bids by price, asks by -price), so the
+            # levels an order may take are those keyed at or above a bound (any level, for a market order)
+            bound = keys[0] if price is None else -price if buying else price
+            while remaining:
+                try:
+                    key = keys[pos]
+                except IndexError:  # past the worst level
+                    break
+                if key < bound:
+                    break
                 level = levels[key]
                 level_price = level.price
-                if price is not None and (level_price > price if buying else level_price < price):
-                    break
                 makers = level.orders
                 done: list[int] = []
                 traded = 0
-                stop = False
                 for maker in makers.values():
                     if maker.user == taker_user:
                         continue
@@ -330,13 +373,13 @@ class MatchingEngine:
                     maker.amount = maker_left
                     if buying:
                         seller = maker_account
-                        # the maker's BTC leaves its hold
+                        # the maker's BTC leaves its hold (an ask holds exactly what it offers)
                         maker_account.held[ITEM] -= amount
-                        maker.held -= amount
+                        maker.held = maker_left
                     else:
                         buyer = maker_account
                         # the maker's hold shrinks to what its rest needs at its price
-                        keep = -(-maker_left * level_price // BTC_SCALE)
+                        keep = -(maker_left * level_price // NEG_BTC_SCALE)
                         maker_account.held[currency] -= maker.held - keep
                         maker.held = keep
                     cost = amount * level_price // BTC_SCALE
@@ -365,8 +408,6 @@ class MatchingEngine:
                     else:
                         fees_btc = 0
                     tid += 1
-                    if now > tid:
-                        tid = now
                     append(
                         (
                             FILL,
@@ -409,16 +450,17 @@ class MatchingEngine:
                 if stop:  # a market buy out of funds: what is left of it is cancelled below
                     break
                 if makers:
-                    index += 1
-                elif index:
-                    opposite.drop(key)
-                else:
+                    pos -= 1
+                elif pos == -1:
                     del levels[keys.pop()]
-            self.last_tid = tid
-            order.amount = remaining
+                else:
+                    opposite.drop(key)
+            if remaining != start:
+                self.last_tid = tid
+                order.amount = remaining
 
         if remaining:
-            if price is None or index:  # market rest, or only the owner's own orders are left to cross
+            if price is None or pos < -1:  # market rest, or only the owner's own orders are left to cross
                 self._close(order)
                 self._release(account, order)  # holds nothing, but opens the held entry as a hold did
                 append((ORDER, order, -remaining, 0, 1, "cancelled", now))
@@ -426,7 +468,7 @@ class MatchingEngine:
                 if buying:
                     own = book.bids
                     key = price
-                    hold = -(-remaining * price // BTC_SCALE)
+                    hold = -(remaining * price // NEG_BTC_SCALE)
                     account.held[currency] += hold
                 else:
                     own = book.asks
