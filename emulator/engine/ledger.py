@@ -6,12 +6,8 @@ conservation checks all read the same facts.
 """
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from emulator.engine.events import FEE_ACCOUNT
-
-if TYPE_CHECKING:
-    from emulator.engine.orders import Order
 
 DEFAULT_FEE_PPM = 6500  # 0.65%
 
@@ -21,16 +17,13 @@ class InsufficientFunds(Exception):
 
 
 class Account:
-    """One user's money, and the open orders (oid -> Order, oldest first) that hold some of it."""
-
-    __slots__ = ("balance", "fee_ppm", "held", "name", "orders")
+    __slots__ = ("balance", "fee_ppm", "held", "name")
 
     def __init__(self, name: str, fee_ppm: int = DEFAULT_FEE_PPM) -> None:
         self.name = name
         self.fee_ppm = fee_ppm
         self.balance: defaultdict[str, int] = defaultdict(int)
         self.held: defaultdict[str, int] = defaultdict(int)
-        self.orders: dict[int, Order] = {}
 
     def available(self, currency: str) -> int:
         return self.balance[currency] - self.held[currency]

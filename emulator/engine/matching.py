@@ -110,7 +110,6 @@ class MatchingEngine:
         if account.balance[hold_currency] - held[hold_currency] < hold:
             return self._place_limit(order, book, now)
         self.orders[oid] = order
-        account.orders[oid] = order
         if crosses:
             self._now = now
             order.held = 0
@@ -123,24 +122,24 @@ class MatchingEngine:
                 if deltas:
                     self.events.append((DEPTH, currency, deltas, now))
                     book.deltas = {}
-            return PlaceResult(oid, None, filled)
-        held[hold_currency] += hold
-        # the commonest case: funded and not crossing, so it rests whole and wakes nobody
-        levels = own.levels
-        level = levels.get(key)
-        if level is None:
-            level = levels[key] = Level(price)
-            insort(own.keys, key)
-        order.held = hold
-        order.status = ACTIVE
-        order.level = level
-        level.orders[oid] = order
-        level.volume += amount
-        self.events.append((RESTED, order, amount, now))
-        result = _new_object(PlaceResult)  # PlaceResult(oid, None, 0), without the call
+        else:  # the commonest case: funded and not crossing, so it rests whole and wakes nobody
+            held[hold_currency] += hold
+            levels = own.levels
+            level = levels.get(key)
+            if level is None:
+                level = levels[key] = Level(price)
+                insort(own.keys, key)
+            order.held = hold
+            order.status = ACTIVE
+            order.level = level
+            level.orders[oid] = order
+            level.volume += amount
+            self.events.append((RESTED, order, amount, now))
+            filled = 0
+        result = _new_object(PlaceResult)  # PlaceResult(oid, None, filled), without the call
         result.oid = oid
         result.waiting_oid = None
-        result.filled = 0
+        result.filled = filled
         return result
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
@@ -151,33 +150,30 @@ class MatchingEngine:
             return None
         del orders[oid]
         account = order.account
-        del account.orders[oid]
         amount = order.amount
-        waiting = self.waiting
         if order.status == ACTIVE:
             level = order.level
             assert level is not None
             queue = level.orders
             del queue[oid]
             level.volume -= amount
-            price = level.price
             if order.side == ASK:
                 account.held[ITEM] -= order.held
-                key = -price
                 if not queue:
-                    self.books[order.currency].asks.drop(key)
+                    self.books[order.currency].asks.drop(-level.price)
             else:
                 account.held[order.currency] -= order.held
-                key = price
                 if not queue:
-                    self.books[order.currency].bids.drop(key)
+                    self.books[order.currency].bids.drop(level.price)
             order.held = 0
-            if user not in waiting:
+            if user not in self.waiting:
                 self.events.append((CANCELLED, order, amount, now))
                 return order
             self.events.append((ORDER, order, -amount, 0, 1, "cancelled", now))
+            key = -level.price if order.side == ASK else level.price
             self.books[order.currency].deltas[key] = -amount  # published after the wake-up below
         else:
+            waiting = self.waiting
             queue_of_user = waiting[user]
             queue_of_user.remove(order)
             if not queue_of_user:
@@ -212,9 +208,12 @@ class MatchingEngine:
         return events
 
     def open_orders(self, user: str) -> list[Order]:
-        """The user's open orders, active and waiting, in the order they were placed."""
-        account = self.accounts.get(user)
-        return sorted(account.orders.values(), key=lambda o: o.oid) if account is not None else []
+        """The user's open orders, active and waiting, in the order they were placed.
+
+        A scan of every open order: a per-user index would cost every placement, fill and cancel a
+        dict update, while this is asked for rarely (getOrders, a cancel by UUID, the flow's cancels)
+        and books hold about a thousand orders."""
+        return sorted((o for o in self.orders.values() if o.user == user), key=lambda o: o.oid)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -225,7 +224,6 @@ class MatchingEngine:
         order.level = None
         account = order.account
         self.orders[order.oid] = order
-        account.orders[order.oid] = order
         if order.side == ASK:  # a market sell is limited to the free BTC; a market buy fill by fill
             free = account.balance[ITEM] - account.held[ITEM]
             if free < order.amount:
@@ -247,7 +245,6 @@ class MatchingEngine:
         order.level = None
         account = order.account
         self.orders[order.oid] = order
-        account.orders[order.oid] = order
         amount = order.amount
         free = self._fundable(account, order, amount)
         rest = None
@@ -274,12 +271,10 @@ class MatchingEngine:
         self.last_priority = priority
         order = Order(oid, account.name, side, currency, price, amount, priority, now, account)
         self.orders[oid] = order
-        account.orders[oid] = order
         return order
 
     def _close(self, order: Order) -> None:
         del self.orders[order.oid]
-        del order.account.orders[order.oid]
 
     def _fundable(self, account: Account, order: Order, amount: int) -> int:
         if order.side == ASK:
@@ -352,7 +347,7 @@ class MatchingEngine:
                 level = levels[key]
                 level_price = level.price
                 makers = level.orders
-                done: list[int] = []
+                done: list[int] | None = None  # makers filled whole, removed after the walk
                 traded = 0
                 for maker in makers.values():
                     if maker.user == taker_user:
@@ -437,13 +432,16 @@ class MatchingEngine:
                                 self._touched[party] = None
                     if not maker_left:
                         maker_oid = maker.oid
-                        done.append(maker_oid)
+                        if done is None:
+                            done = [maker_oid]
+                        else:
+                            done.append(maker_oid)
                         del orders_by_oid[maker_oid]
-                        del maker_account.orders[maker_oid]
                     if not remaining:
                         break
-                for maker_oid in done:
-                    del makers[maker_oid]
+                if done is not None:
+                    for maker_oid in done:
+                        del makers[maker_oid]
                 if traded:
                     level.volume -= traded
                     depth[key] = depth.get(key, 0) - traded
@@ -487,7 +485,6 @@ class MatchingEngine:
                 depth[key] = depth.get(key, 0) + remaining
         else:
             del self.orders[order.oid]
-            del account.orders[order.oid]
         return start - remaining
 
     def _touch(self, user: str) -> None:
@@ -561,7 +558,6 @@ class MatchingEngine:
             order.held = held
             order.status = status
             engine.orders[oid] = order
-            account.orders[oid] = order
             if order.status == ACTIVE:
                 active.append(order)
         for order in sorted(active, key=lambda o: o.priority):
