@@ -4,9 +4,13 @@
 
 One deterministic list of operations is generated up front (60% limit orders of which about a
 third cross the spread, 30% cancels of live orders, 10% market orders) and both contenders run
-exactly that list in this process. The engine runs with its ledger (holds, fees, a BalanceChange
-per wallet movement) and its events on, drained after every operation as the world does; the bare
-book is price-time matching and nothing else: no users, no funds, no events.
+exactly that list in this process. The engine runs with its ledger (holds, fees, status-2 waiting
+orders, the self-trade skip) and its event records on, drained after every operation as the world
+does: one record per resting order, cancel or trade (a FILL carries the trade, both remainders and
+every wallet movement's resulting balance), which emulator.engine.facts expands into the
+Trade/OrderUpdate/BalanceChange/DepthChange facts the world publishes (that expansion is the
+world's work and is not timed here). The bare book is price-time matching and nothing else: no
+users, no funds, no events.
 
 The final line gives both rates and their ratio. Target: >= 300,000 ops/s and a ratio >= 0.5.
 """
@@ -247,7 +251,7 @@ def main() -> None:
     bare_rate = count / bare
     engine_rate = count / engine
     ratio = engine_rate / bare_rate
-    print(f"bare book: {bare:.2f} s, engine: {engine:.2f} s, {events:,} engine events")
+    print(f"bare book: {bare:.2f} s, engine: {engine:.2f} s, {events:,} engine records")
     print(
         f"engine: {engine_rate:,.0f} ops/s; bare book: {bare_rate:,.0f} ops/s; ratio {ratio:.2f} "
         f"(target >= {TARGET_RATE:,} ops/s and >= {TARGET_RATIO})"

@@ -4,7 +4,7 @@ Nothing here does I/O, reads a clock or touches asyncio: callers pass the time i
 events out, which is what makes the market deterministic and fast to test.
 """
 
-from emulator.engine.events import BalanceChange, DepthChange, Event, OrderUpdate, Trade
+from emulator.engine.events import BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, facts
 from emulator.engine.ledger import Account, Ledger
 from emulator.engine.matching import MatchingEngine, PlaceResult
 from emulator.engine.orders import ASK, BID, Order, OrderStatus
@@ -22,5 +22,7 @@ __all__ = [
     "OrderStatus",
     "OrderUpdate",
     "PlaceResult",
+    "Record",
     "Trade",
+    "facts",
 ]

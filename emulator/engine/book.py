@@ -49,6 +49,7 @@ class BookSide:
             insort(self.keys, key)
         level.orders[order.oid] = order
         level.volume += order.amount
+        order.level = level
 
     def remove(self, order: Order) -> None:
         assert order.price is not None
@@ -79,6 +80,8 @@ class OrderBook:
         self.currency = currency
         self.asks = BookSide(ASK)
         self.bids = BookSide(BID)
+        # volume change per level key during the current engine operation, published when it ends
+        self.deltas: dict[int, int] = {}
 
     def side(self, side: int) -> BookSide:
         return self.asks if side == ASK else self.bids

@@ -1,15 +1,15 @@
 """Balances and holds per user and currency.
 
-Available funds are `balance - held`. Every movement is recorded as a BalanceChange so that
-wallet history, websockets and the conservation checks all read the same facts.
+Available funds are `balance - held`. Every movement is recorded (deposits and withdrawals by the
+engine as MOVE records, trades in its FILL records) so that wallet history, websockets and the
+conservation checks all read the same facts.
 """
 
 from collections import defaultdict
 
-from emulator.engine.events import BalanceChange
+from emulator.engine.events import FEE_ACCOUNT
 
 DEFAULT_FEE_PPM = 6500  # 0.65%
-FEE_ACCOUNT = "_fees"
 
 
 class InsufficientFunds(Exception):
@@ -30,9 +30,8 @@ class Account:
 
 
 class Ledger:
-    def __init__(self, events: list[object] | None = None) -> None:
+    def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
-        self.events: list[object] = events if events is not None else []
         self.open(FEE_ACCOUNT, fee_ppm=0)
 
     def open(self, name: str, fee_ppm: int = DEFAULT_FEE_PPM) -> Account:
@@ -48,24 +47,23 @@ class Ledger:
     def fees(self) -> Account:
         return self.accounts[FEE_ACCOUNT]
 
-    def move(self, account: Account, currency: str, delta: int, kind: str, now: int) -> None:
-        """Apply one wallet movement. The engine guarantees the result is never negative."""
-        balance = account.balance[currency] + delta
-        account.balance[currency] = balance
-        self.events.append(BalanceChange(account.name, currency, delta, balance, kind, now))
-
-    def deposit(self, name: str, currency: str, amount: int, now: int) -> None:
+    def deposit(self, name: str, currency: str, amount: int) -> int:
+        """Credit `amount` (> 0); returns the new balance."""
         if amount <= 0:
             raise ValueError("deposit must be positive")
-        self.move(self.open(name), currency, amount, "deposit", now)
+        balance = self.open(name).balance
+        balance[currency] += amount
+        return balance[currency]
 
-    def withdraw(self, name: str, currency: str, amount: int, now: int) -> None:
+    def withdraw(self, name: str, currency: str, amount: int) -> int:
+        """Debit `amount` (> 0) of free funds; returns the new balance."""
         account = self.accounts.get(name)
         if amount <= 0:
             raise ValueError("withdrawal must be positive")
         if account is None or account.available(currency) < amount:
             raise InsufficientFunds(currency)
-        self.move(account, currency, -amount, "withdraw", now)
+        account.balance[currency] -= amount
+        return account.balance[currency]
 
     def totals(self) -> dict[str, int]:
         """Sum of every balance per currency, the fee account included."""

@@ -9,40 +9,51 @@
 """
 
 from bisect import insort
-from dataclasses import dataclass
 from typing import Any
 
 from emulator.engine.book import Level, OrderBook
-from emulator.engine.events import BalanceChange, DepthChange, OrderUpdate, Trade
-from emulator.engine.ledger import FEE_ACCOUNT, Account, Ledger
+from emulator.engine.events import CANCELLED, DEPTH, FEE_ACCOUNT, FILL, ITEM, MOVE, ORDER, RESTED, Record
+from emulator.engine.ledger import Account, Ledger
 from emulator.engine.orders import ASK, BID, Order, OrderStatus
 from emulator.engine.units import BTC_SCALE, PPM
 
-ITEM = "BTC"
-ACTIVE = OrderStatus.ACTIVE
+# statuses as plain ints, which the interpreter compares faster than IntEnum members
+ACTIVE = int(OrderStatus.ACTIVE)
+WAITING = int(OrderStatus.NOT_ENOUGH_FUNDS)
 MIN_ACTIVATION = 10**6  # a waiting order is woken in parts no smaller than 0.01 BTC
+NEG_BTC_SCALE = -BTC_SCALE  # -(x // NEG_BTC_SCALE) is x / BTC_SCALE rounded up, in one division
+_new_object = object.__new__
 
 
-@dataclass(slots=True)
 class PlaceResult:
-    oid: int  # the order the client is told about (the funded part when there is one)
-    waiting_oid: int | None  # the unfunded remainder, stored with status 2
-    filled: int
+    """What placing an order did: `oid` is the order the client is told about (the funded part when
+    there is one), `waiting_oid` the unfunded remainder stored with status 2, `filled` what traded."""
+
+    __slots__ = ("filled", "oid", "waiting_oid")
+
+    def __init__(self, oid: int, waiting_oid: int | None, filled: int) -> None:
+        self.oid = oid
+        self.waiting_oid = waiting_oid
+        self.filled = filled
+
+    def __repr__(self) -> str:
+        return f"PlaceResult(oid={self.oid}, waiting_oid={self.waiting_oid}, filled={self.filled})"
 
 
 class MatchingEngine:
+    """The books, the ledger and the records of what changed (see events for the records)."""
+
     def __init__(self, currencies: tuple[str, ...] = ("USD",)) -> None:
-        self.events: list[Any] = []
-        self.ledger = Ledger(self.events)
+        self.events: list[Record] = []
+        self.ledger = Ledger()
+        self.accounts = self.ledger.accounts  # the same dict, one lookup shorter on the hot path
         self.books = {currency: OrderBook(currency) for currency in currencies}
         self.orders: dict[int, Order] = {}  # every open order, active or waiting for funds
-        self.by_user: dict[str, dict[int, Order]] = {}
         self.waiting: dict[str, list[Order]] = {}  # user -> status-2 orders, oldest first
         self.next_oid = 1
         self.last_tid = 0
         self.last_priority = 0
-        self._depth: dict[tuple[str, int, int], int] = {}
-        self._touched: dict[str, None] = {}
+        self._touched: dict[str, None] = {}  # users whose waiting orders may now be funded
         self._now = 0
 
     # -- public operations ------------------------------------------------------------------
@@ -54,56 +65,82 @@ class MatchingEngine:
         if amount <= 0 or (price is not None and price <= 0):
             raise ValueError("amount and price must be positive")
         book = self.books[currency]
-        account = self.ledger.accounts.get(user) or self.ledger.open(user)
-        self._now = now
-        # a new order (what _new_order does, written out: this is the hot path)
+        try:
+            account = self.accounts[user]
+        except KeyError:
+            account = self.ledger.open(user)
         oid = self.next_oid
         self.next_oid = oid + 1
         priority = self.last_priority + 1
         if now > priority:
             priority = now
         self.last_priority = priority
-        order = Order(oid, user, side, currency, price, amount, priority, now)
-        self.orders[oid] = order
-        mine = self.by_user.get(user)
-        if mine is None:
-            mine = self.by_user[user] = {}
-        mine[oid] = order
-        # what the user's free funds pay for (reading balance, then held, like Account.available)
+        # Order.__init__ written out (the call costs more than the fields); held, status and level
+        # are set below, on the path the order takes
+        order = _new_object(Order)
+        order.oid = oid
+        order.user = user
+        order.side = side
+        order.currency = currency
+        order.price = price
+        order.amount = amount
+        order.priority = priority
+        order.created = now
+        order.account = account
+        if price is None:
+            return self._place_market(order, book, now)
+        # the hold the order needs, and whether the order meets the other side at all
+        held = account.held
         if side == ASK:
-            free = account.balance[ITEM] - account.held[ITEM]
-            funded = amount if amount <= free else free
-        elif price is None:
-            funded = amount  # a market buy is limited fill by fill, at each fill's price
+            hold_currency = ITEM
+            hold = amount
+            best = book.bids.keys
+            crosses = best and best[-1] >= price
+            own = book.asks
+            key = -price
         else:
-            free = (account.balance[currency] - account.held[currency]) * BTC_SCALE // price
-            funded = amount if amount <= free else free
-        rest = None
-        if funded < amount and price is not None:
-            if funded == 0:
-                self._wait(order, None)
+            hold_currency = currency
+            hold = -(amount * price // NEG_BTC_SCALE)  # rounded up
+            best = book.asks.keys
+            crosses = best and -best[-1] <= price
+            own = book.bids
+            key = price
+        # free funds (balance, then held, read like Account.available) short of the hold: the
+        # order is split or waits
+        if account.balance[hold_currency] - held[hold_currency] < hold:
+            return self._place_limit(order, book, now)
+        self.orders[oid] = order
+        if crosses:
+            self._now = now
+            order.held = 0
+            order.level = None
+            filled = self._activate(account, order, book, amount, "added")
+            if self._touched:
                 self._finish()
-                return PlaceResult(oid, None, 0)
-            rest = self._new_order(user, side, currency, price, amount - funded)
-            order.amount = funded
-        elif price is None and side == ASK:
-            order.amount = funded
-        filled = self._activate(account, order, book, order.amount, "added")
-        if rest is not None:
-            self._wait(rest, None)
-            self._finish()
-            return PlaceResult(oid, rest.oid, filled)
-        if self._touched:
-            self._finish()
-        else:  # _flush_depth, written out
-            depth = self._depth
-            if depth:
-                append = self.events.append
-                for (depth_currency, depth_side, depth_price), delta in depth.items():
-                    if delta:
-                        append(DepthChange(depth_currency, depth_side, depth_price, delta, now))
-                depth.clear()
-        return PlaceResult(oid, None, filled)
+            else:  # only this book changed: _finish, written out
+                deltas = book.deltas
+                if deltas:
+                    self.events.append((DEPTH, currency, deltas, now))
+                    book.deltas = {}
+        else:  # the commonest case: funded and not crossing, so it rests whole and wakes nobody
+            held[hold_currency] += hold
+            levels = own.levels
+            level = levels.get(key)
+            if level is None:
+                level = levels[key] = Level(price)
+                insort(own.keys, key)
+            order.held = hold
+            order.status = ACTIVE
+            order.level = level
+            level.orders[oid] = order
+            level.volume += amount
+            self.events.append((RESTED, order, amount, now))
+            filled = 0
+        result = _new_object(PlaceResult)  # PlaceResult(oid, None, filled), without the call
+        result.oid = oid
+        result.waiting_oid = None
+        result.filled = filled
+        return result
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
         """Cancel one of the user's open orders; an unknown or foreign oid changes nothing."""
@@ -111,82 +148,120 @@ class MatchingEngine:
         order = orders.get(oid)
         if order is None or order.user != user:
             return None
-        self._now = now
-        account = self.ledger.accounts[user]
-        amount = order.amount
-        side = order.side
-        currency = order.currency
-        price = order.price
-        waiting = self.waiting
-        if order.status == ACTIVE:
-            assert price is not None
-            book = self.books[currency]
-            book_side = book.asks if side == ASK else book.bids
-            key = -price if side == ASK else price
-            level = book_side.levels[key]
-            del level.orders[oid]
-            level.volume -= amount
-            if not level.orders:
-                book_side.drop(key)
-            depth = self._depth
-            dkey = (currency, side, price)
-            depth[dkey] = depth.get(dkey, 0) - amount
-            account.held[ITEM if side == ASK else currency] -= order.held
-            order.held = 0
-            status = 1
-        else:
-            queue = waiting[user]
-            queue.remove(order)
-            if not queue:
-                del waiting[user]
-            status = int(order.status)
         del orders[oid]
-        mine = self.by_user[user]
-        del mine[oid]
-        if not mine:
-            del self.by_user[user]
-        self.events.append(OrderUpdate(oid, user, side, currency, price, -amount, 0, status, "cancelled", now))
-        if user in waiting:
-            self._touched[user] = None
-            self._finish()
-        elif self._touched:
-            self._finish()
-        else:  # _flush_depth, written out
-            depth = self._depth
-            if depth:
-                append = self.events.append
-                for (depth_currency, depth_side, depth_price), delta in depth.items():
-                    if delta:
-                        append(DepthChange(depth_currency, depth_side, depth_price, delta, now))
-                depth.clear()
+        account = order.account
+        amount = order.amount
+        if order.status == ACTIVE:
+            level = order.level
+            assert level is not None
+            queue = level.orders
+            del queue[oid]
+            level.volume -= amount
+            if order.side == ASK:
+                account.held[ITEM] -= order.held
+                if not queue:
+                    self.books[order.currency].asks.drop(-level.price)
+            else:
+                account.held[order.currency] -= order.held
+                if not queue:
+                    self.books[order.currency].bids.drop(level.price)
+            order.held = 0
+            if user not in self.waiting:
+                self.events.append((CANCELLED, order, amount, now))
+                return order
+            self.events.append((ORDER, order, -amount, 0, 1, "cancelled", now))
+            key = -level.price if order.side == ASK else level.price
+            self.books[order.currency].deltas[key] = -amount  # published after the wake-up below
+        else:
+            waiting = self.waiting
+            queue_of_user = waiting[user]
+            queue_of_user.remove(order)
+            if not queue_of_user:
+                del waiting[user]
+            self.events.append((ORDER, order, -amount, 0, order.status, "cancelled", now))
+            if user not in waiting:
+                return order
+        self._now = now
+        self._touched[user] = None
+        self._finish()
         return order
 
     def deposit(self, user: str, currency: str, amount: int, now: int) -> None:
         self._now = now
-        self.ledger.deposit(user, currency, amount, now)
+        balance = self.ledger.deposit(user, currency, amount)
+        self.events.append((MOVE, user, currency, amount, balance, "deposit", now))
         self._touch(user)
         self._finish()
 
     def withdraw(self, user: str, currency: str, amount: int, now: int) -> None:
         self._now = now
-        self.ledger.withdraw(user, currency, amount, now)
+        balance = self.ledger.withdraw(user, currency, amount)
+        self.events.append((MOVE, user, currency, -amount, balance, "withdraw", now))
 
     def set_fee(self, user: str, fee_ppm: int) -> None:
         self.ledger.open(user).fee_ppm = fee_ppm
 
-    def drain(self) -> list[Any]:
-        """Hand over the events emitted since the last drain."""
+    def drain(self) -> list[Record]:
+        """Hand over the records emitted since the last drain (`events.facts` expands them)."""
         events = self.events
-        self.events = self.ledger.events = []
+        self.events = []
         return events
 
     def open_orders(self, user: str) -> list[Order]:
-        """The user's open orders, active and waiting, in the order they were placed."""
-        return sorted(self.by_user.get(user, {}).values(), key=lambda o: o.oid)
+        """The user's open orders, active and waiting, in the order they were placed.
+
+        A scan of every open order: a per-user index would cost every placement, fill and cancel a
+        dict update, while this is asked for rarely (getOrders, a cancel by UUID, the flow's cancels)
+        and books hold about a thousand orders."""
+        return sorted((o for o in self.orders.values() if o.user == user), key=lambda o: o.oid)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _new_order(self, user: str, side: int, currency: str, price: int | None, amount: int) -> Order:
+    def _place_market(self, order: Order, book: OrderBook, now: int) -> PlaceResult:
+        """A market order takes what the book and the funds allow; the rest is cancelled."""
+        self._now = now
+        order.held = 0
+        order.level = None
+        account = order.account
+        self.orders[order.oid] = order
+        if order.side == ASK:  # a market sell is limited to the free BTC; a market buy fill by fill
+            free = account.balance[ITEM] - account.held[ITEM]
+            if free < order.amount:
+                order.amount = free
+        filled = self._activate(account, order, book, order.amount, "added")
+        if self._touched:
+            self._finish()
+        else:  # only this book changed: _finish, written out
+            deltas = book.deltas
+            if deltas:
+                self.events.append((DEPTH, book.currency, deltas, now))
+                book.deltas = {}
+        return PlaceResult(order.oid, None, filled)
+
+    def _place_limit(self, order: Order, book: OrderBook, now: int) -> PlaceResult:
+        """A limit order short of funds: the funded part is matched and rests, the rest waits with status 2."""
+        self._now = now
+        order.held = 0
+        order.level = None
+        account = order.account
+        self.orders[order.oid] = order
+        amount = order.amount
+        free = self._fundable(account, order, amount)
+        rest = None
+        if free < amount:
+            if free <= 0:
+                self._wait(order, None)
+                self._finish()
+                return PlaceResult(order.oid, None, 0)
+            rest = self._new_order(account, order.side, order.currency, order.price, amount - free)
+            order.amount = free
+        filled = self._activate(account, order, book, order.amount, "added")
+        if rest is not None:
+            self._wait(rest, None)
+        self._finish()
+        return PlaceResult(order.oid, None if rest is None else rest.oid, filled)
+
+    def _new_order(self, account: Account, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid
         self.next_oid = oid + 1
         now = self._now
@@ -194,20 +269,12 @@ class MatchingEngine:
         if now > priority:
             priority = now
         self.last_priority = priority
-        order = Order(oid, user, side, currency, price, amount, priority, now)
+        order = Order(oid, account.name, side, currency, price, amount, priority, now, account)
         self.orders[oid] = order
-        mine = self.by_user.get(user)
-        if mine is None:
-            mine = self.by_user[user] = {}
-        mine[oid] = order
         return order
 
     def _close(self, order: Order) -> None:
         del self.orders[order.oid]
-        mine = self.by_user[order.user]
-        del mine[order.oid]
-        if not mine:
-            del self.by_user[order.user]
 
     def _fundable(self, account: Account, order: Order, amount: int) -> int:
         if order.side == ASK:
@@ -221,69 +288,72 @@ class MatchingEngine:
         order.held = 0
 
     def _wait(self, order: Order, after: Order | None) -> None:
-        order.status = OrderStatus.NOT_ENOUGH_FUNDS
+        order.status = WAITING
         queue = self.waiting.setdefault(order.user, [])
         if after is None:
             queue.append(order)
         else:
             queue.insert(queue.index(after) + 1, order)
-        self._update(order, order.amount, "added")
+        self.events.append((ORDER, order, order.amount, order.amount, 2, "added", self._now))
 
     def _activate(self, account: Account, order: Order, book: OrderBook, delta: int, reason: str) -> int:
-        """Hold funds for a funded order, match it, and rest what is left.
+        """Match a funded order and rest what is left, holding funds for it; returns the amount filled.
 
-        This is the hot path, so the hold, the matching and every fill are written out inline;
-        each wallet movement is still one BalanceChange, in the order Ledger.move would emit it.
+        This is the hot path of every crossing order, so the matching and every fill are written
+        out inline, and each fill is one FILL record (events.facts says what it stands for). Only
+        a resting remainder needs a hold, so the taker's is taken once, at the end: nothing reads
+        the taker's holds while it matches (a market buy, which checks its funds fill by fill,
+        holds nothing).
         """
         now = self._now
         append = self.events.append
         order.status = ACTIVE
-        oid = order.oid
-        taker_user = order.user
         side = order.side
         currency = order.currency
         price = order.price
         start = order.amount
-        if side == ASK:
-            order.held = start
-            account.held[ITEM] += start
-        elif price is not None:
-            order.held = -(-start * price // BTC_SCALE)
-            account.held[currency] += order.held
-        append(OrderUpdate(oid, taker_user, side, currency, price, delta, start, 1, reason, now))
+        append((ORDER, order, delta, start, 1, reason, now))
 
         buying = side == BID
         opposite = book.asks if buying else book.bids
         keys = opposite.keys
-        index = 0  # levels before this one (counted from the best) hold only the taker's own orders
+        remaining = start
+        pos = -1  # keys[pos] is the level to take next; the ones after it hold only the taker's orders
         if start and keys:
             levels = opposite.levels
-            accounts = self.ledger.accounts
-            fees = accounts[FEE_ACCOUNT]
+            fee_balance = self.accounts[FEE_ACCOUNT].balance
             orders_by_oid = self.orders
-            by_user = self.by_user
             waiting = self.waiting
-            touched = self._touched
-            depth = self._depth
+            depth = book.deltas
             market_buy = price is None and buying
-            maker_side = ASK if buying else BID
-            remaining = start
-            while remaining and index < len(keys):
-                level = levels[keys[-1 - index]]
-                level_price = level.price
-                if price is not None and (level_price > price if buying else level_price < price):
+            taker_user = order.user
+            # a trade id is the next one, or the time when that is later: every fill here shares
+            # `now`, so only the first can jump, and starting from now - 1 makes it `tid + 1`
+            tid = self.last_tid
+            if tid < now - 1:
+                tid = now - 1
+            buyer = seller = account  # the taker's side; the maker's is set per fill
+            stop = False
+            # keys grow towards the best price on both sides (bids by price, asks by -price), so the
+            # levels an order may take are those keyed at or above a bound (any level, for a market order)
+            bound = keys[0] if price is None else -price if buying else price
+            while remaining:
+                try:
+                    key = keys[pos]
+                except IndexError:  # past the worst level
                     break
+                if key < bound:
+                    break
+                level = levels[key]
+                level_price = level.price
                 makers = level.orders
-                done: list[int] = []
+                done: list[int] | None = None  # makers filled whole, removed after the walk
                 traded = 0
-                stop = False
                 for maker in makers.values():
-                    maker_user = maker.user
-                    if maker_user == taker_user:
+                    if maker.user == taker_user:
                         continue
-                    amount = maker.amount
-                    if remaining < amount:
-                        amount = remaining
+                    maker_amount = maker.amount
+                    amount = maker_amount if maker_amount <= remaining else remaining
                     if market_buy:
                         affordable = (account.balance[currency] - account.held[currency]) * BTC_SCALE // level_price
                         if affordable < amount:
@@ -291,179 +361,159 @@ class MatchingEngine:
                         if amount == 0:
                             stop = True
                             break
-                    maker_account = accounts[maker_user]
-                    level.volume -= amount
+                    maker_account = maker.account
                     traded += amount
+                    remaining -= amount
+                    maker_left = maker_amount - amount
+                    maker.amount = maker_left
                     if buying:
-                        buy, sell, buyer, seller = order, maker, account, maker_account
+                        seller = maker_account
+                        # the maker's BTC leaves its hold (an ask holds exactly what it offers)
+                        maker_account.held[ITEM] -= amount
+                        maker.held = maker_left
                     else:
-                        buy, sell, buyer, seller = maker, order, maker_account, account
+                        buyer = maker_account
+                        # the maker's hold shrinks to what its rest needs at its price
+                        keep = -(maker_left * level_price // NEG_BTC_SCALE)
+                        maker_account.held[currency] -= maker.held - keep
+                        maker.held = keep
                     cost = amount * level_price // BTC_SCALE
                     fee_btc = amount * buyer.fee_ppm // PPM
                     fee_cash = cost * seller.fee_ppm // PPM
-
-                    # seller: BTC leaves the hold, currency arrives less the fee
-                    seller.held[ITEM] -= amount
-                    sell.held -= amount
-                    name = seller.name
+                    # booked in the order facts() reports: the seller's BTC out and currency in
+                    # less its fee, then the buyer's currency out and BTC in less its fee
                     balances = seller.balance
-                    value = balances[ITEM] - amount
-                    balances[ITEM] = value
-                    append(BalanceChange(name, ITEM, -amount, value, "out", now))
-                    value = balances[currency] + cost
-                    balances[currency] = value
-                    append(BalanceChange(name, currency, cost, value, "earned", now))
+                    seller_btc = balances[ITEM] - amount
+                    balances[ITEM] = seller_btc
+                    seller_cash = balances[currency] + cost - fee_cash
+                    balances[currency] = seller_cash
                     if fee_cash:
-                        value = balances[currency] - fee_cash
-                        balances[currency] = value
-                        append(BalanceChange(name, currency, -fee_cash, value, "fee", now))
-                        value = fees.balance[currency] + fee_cash
-                        fees.balance[currency] = value
-                        append(BalanceChange(fees.name, currency, fee_cash, value, "fee", now))
-                    # buyer: currency leaves (the hold shrinks to what the rest needs), BTC arrives less the fee
-                    name = buyer.name
+                        fees_cash = fee_balance[currency] + fee_cash
+                        fee_balance[currency] = fees_cash
+                    else:
+                        fees_cash = 0
                     balances = buyer.balance
-                    value = balances[currency] - cost
-                    balances[currency] = value
-                    append(BalanceChange(name, currency, -cost, value, "spent", now))
-                    value = balances[ITEM] + amount
-                    balances[ITEM] = value
-                    append(BalanceChange(name, ITEM, amount, value, "in", now))
+                    buyer_cash = balances[currency] - cost
+                    balances[currency] = buyer_cash
+                    buyer_btc = balances[ITEM] + amount - fee_btc
+                    balances[ITEM] = buyer_btc
                     if fee_btc:
-                        value = balances[ITEM] - fee_btc
-                        balances[ITEM] = value
-                        append(BalanceChange(name, ITEM, -fee_btc, value, "fee", now))
-                        value = fees.balance[ITEM] + fee_btc
-                        fees.balance[ITEM] = value
-                        append(BalanceChange(fees.name, ITEM, fee_btc, value, "fee", now))
-                    sell.amount -= amount
-                    buy.amount -= amount
-                    remaining -= amount
-                    buy_price = buy.price
-                    if buy_price is not None:
-                        keep = -(-buy.amount * buy_price // BTC_SCALE)
-                        buyer.held[currency] -= buy.held - keep
-                        buy.held = keep
-
-                    tid = self.last_tid + 1
-                    if now > tid:
-                        tid = now
-                    self.last_tid = tid
-                    buy_user = buy.user
-                    sell_user = sell.user
-                    append(Trade(tid, now, currency, level_price, amount, side, buy.oid, sell.oid, buy_user, sell_user))
+                        fees_btc = fee_balance[ITEM] + fee_btc
+                        fee_balance[ITEM] = fees_btc
+                    else:
+                        fees_btc = 0
+                    tid += 1
                     append(
-                        OrderUpdate(buy.oid, buy_user, BID, currency, buy_price, -amount, buy.amount, 1, "filled", now)
-                    )
-                    append(
-                        OrderUpdate(
-                            sell.oid, sell_user, ASK, currency, sell.price, -amount, sell.amount, 1, "filled", now
+                        (
+                            FILL,
+                            now,
+                            tid,
+                            level_price,
+                            amount,
+                            side,
+                            order,
+                            maker,
+                            remaining,
+                            maker_left,
+                            cost,
+                            fee_cash,
+                            fee_btc,
+                            seller_btc,
+                            seller_cash,
+                            fees_cash,
+                            buyer_cash,
+                            buyer_btc,
+                            fees_btc,
                         )
                     )
-                    if buy_user in waiting:
-                        touched[buy_user] = None
-                    if sell_user in waiting:
-                        touched[sell_user] = None
-
-                    if maker.amount == 0:
+                    if waiting:  # the buyer, then the seller, may now afford waiting orders
+                        for party in (order.user, maker.user) if buying else (maker.user, order.user):
+                            if party in waiting:
+                                self._touched[party] = None
+                    if not maker_left:
                         maker_oid = maker.oid
-                        done.append(maker_oid)
+                        if done is None:
+                            done = [maker_oid]
+                        else:
+                            done.append(maker_oid)
                         del orders_by_oid[maker_oid]
-                        mine = by_user[maker_user]
-                        del mine[maker_oid]
-                        if not mine:
-                            del by_user[maker_user]
-                        if maker.held:
-                            maker_account.held[ITEM if buying else currency] -= maker.held
-                            maker.held = 0
                     if not remaining:
                         break
-                for maker_oid in done:
-                    del makers[maker_oid]
+                if done is not None:
+                    for maker_oid in done:
+                        del makers[maker_oid]
                 if traded:
-                    dkey = (currency, maker_side, level_price)
-                    depth[dkey] = depth.get(dkey, 0) - traded
+                    level.volume -= traded
+                    depth[key] = depth.get(key, 0) - traded
                 if stop:  # a market buy out of funds: what is left of it is cancelled below
                     break
                 if makers:
-                    index += 1
-                elif index:
-                    opposite.drop(keys[-1 - index])
-                else:
+                    pos -= 1
+                elif pos == -1:
                     del levels[keys.pop()]
+                else:
+                    opposite.drop(key)
+            if remaining != start:
+                self.last_tid = tid
+                order.amount = remaining
 
-        remaining = order.amount
         if remaining:
-            if price is None or index:  # market rest, or only the owner's own orders are left to cross
+            if price is None or pos < -1:  # market rest, or only the owner's own orders are left to cross
                 self._close(order)
-                self._release(account, order)
-                append(OrderUpdate(oid, taker_user, side, currency, price, -remaining, 0, 1, "cancelled", now))
+                self._release(account, order)  # holds nothing, but opens the held entry as a hold did
+                append((ORDER, order, -remaining, 0, 1, "cancelled", now))
             else:
-                assert price is not None
-                own = book.bids if buying else book.asks
-                key = price if buying else -price
+                if buying:
+                    own = book.bids
+                    key = price
+                    hold = -(remaining * price // NEG_BTC_SCALE)
+                    account.held[currency] += hold
+                else:
+                    own = book.asks
+                    key = -price
+                    hold = remaining
+                    account.held[ITEM] += hold
+                order.held = hold
                 home = own.levels.get(key)
                 if home is None:
                     home = own.levels[key] = Level(price)
                     insort(own.keys, key)
-                home.orders[oid] = order
+                home.orders[order.oid] = order
                 home.volume += remaining
-                depth = self._depth
-                dkey = (currency, side, price)
-                depth[dkey] = depth.get(dkey, 0) + remaining
+                order.level = home
+                depth = book.deltas
+                depth[key] = depth.get(key, 0) + remaining
         else:
-            self._close(order)
-            self._release(account, order)
+            del self.orders[order.oid]
         return start - remaining
-
-    def _update(self, order: Order, delta: int, reason: str) -> None:
-        self.events.append(
-            OrderUpdate(
-                order.oid,
-                order.user,
-                order.side,
-                order.currency,
-                order.price,
-                delta,
-                order.amount,
-                int(order.status),
-                reason,
-                self._now,
-            )
-        )
 
     def _touch(self, user: str) -> None:
         if user in self.waiting:
             self._touched[user] = None
 
     def _finish(self) -> None:
-        """Wake waiting orders whose owners gained funds, then publish the coalesced depth deltas."""
-        while self._touched:
-            user = next(iter(self._touched))
-            del self._touched[user]
+        """Wake waiting orders whose owners gained funds, then publish each book's depth deltas."""
+        touched = self._touched
+        while touched:
+            user = next(iter(touched))
+            del touched[user]
             self._wake(user)
-        self._flush_depth(self._now)
-
-    def _flush_depth(self, now: int) -> None:
-        depth = self._depth
-        if depth:
-            append = self.events.append
-            for (currency, side, price), delta in depth.items():
-                if delta:
-                    append(DepthChange(currency, side, price, delta, now))
-            depth.clear()
+        for book in self.books.values():
+            if book.deltas:
+                self.events.append((DEPTH, book.currency, book.deltas, self._now))
+                book.deltas = {}
 
     def _wake(self, user: str) -> None:
-        account = self.ledger.accounts[user]
+        account = self.accounts[user]
         for order in list(self.waiting.get(user, ())):
-            if order.oid not in self.orders or order.status != OrderStatus.NOT_ENOUGH_FUNDS:
+            if order.oid not in self.orders or order.status != WAITING:
                 continue
             funded = self._fundable(account, order, order.amount)
             before = order.amount
             if funded < order.amount:
                 if funded < MIN_ACTIVATION:
                     continue
-                rest = self._new_order(user, order.side, order.currency, order.price, order.amount - funded)
+                rest = self._new_order(account, order.side, order.currency, order.price, order.amount - funded)
                 order.amount = funded
                 self._wait(rest, order)
             queue = self.waiting[user]
@@ -503,12 +553,12 @@ class MatchingEngine:
             account.held.update(held)
         active = []
         for oid, user, side, currency, price, amount, held, status, priority, created in state["orders"]:
-            order = Order(oid, user, side, currency, price, amount, priority, created)
+            account = engine.ledger.accounts[user]
+            order = Order(oid, user, side, currency, price, amount, priority, created, account)
             order.held = held
-            order.status = OrderStatus(status)
+            order.status = status
             engine.orders[oid] = order
-            engine.by_user.setdefault(user, {})[oid] = order
-            if order.status == OrderStatus.ACTIVE:
+            if order.status == ACTIVE:
                 active.append(order)
         for order in sorted(active, key=lambda o: o.priority):
             engine.books[order.currency].side(order.side).add(order)

@@ -1,6 +1,11 @@
 """Orders as the engine holds them."""
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.engine.book import Level
+    from emulator.engine.ledger import Account
 
 ASK = 1  # MtGox `type` 1: sell
 BID = 2  # MtGox `type` 2: buy
@@ -16,10 +21,25 @@ class Order:
     """One order. `amount` is what remains; `held` is what the ledger reserves for it.
 
     For an ask the hold is BTC (equal to `amount`); for a bid it is currency, rounded up.
-    `price` is None only for market orders, which never rest.
+    `price` is None only for market orders, which never rest. `account` is the owner's ledger
+    account and `level` the book level the order rests in (while it does), so that fills and
+    cancels reach both without looking them up.
     """
 
-    __slots__ = ("amount", "created", "currency", "held", "oid", "price", "priority", "side", "status", "user")
+    __slots__ = (
+        "account",
+        "amount",
+        "created",
+        "currency",
+        "held",
+        "level",
+        "oid",
+        "price",
+        "priority",
+        "side",
+        "status",
+        "user",
+    )
 
     def __init__(
         self,
@@ -31,7 +51,9 @@ class Order:
         amount: int,
         priority: int,
         created: int,
+        account: "Account",
     ) -> None:
+        # MatchingEngine.place sets these same fields without calling this (see there)
         self.oid = oid
         self.user = user
         self.side = side
@@ -39,10 +61,12 @@ class Order:
         self.price = price
         self.amount = amount
         self.held = 0
-        self.status = OrderStatus.PENDING
+        self.status = int(OrderStatus.PENDING)  # an OrderStatus value, kept as a plain int
         self.priority = priority
         self.created = created
+        self.account = account
+        self.level: Level | None = None
 
     def __repr__(self) -> str:
         side = "ask" if self.side == ASK else "bid"
-        return f"Order({self.oid}, {self.user}, {side}, {self.price}, {self.amount}, {self.status.name})"
+        return f"Order({self.oid}, {self.user}, {side}, {self.price}, {self.amount}, {OrderStatus(self.status).name})"

@@ -171,10 +171,9 @@ class RandomFlow:
                 price = mid * (1 - offset if side == BID else 1 + offset)
             world.place(agent, side, _amount(self.rng), _round_price(price))
         elif roll < 0.9 or fullness >= 1.2:
-            mine = world.engine.by_user.get(agent)
+            mine = world.engine.open_orders(agent)
             if mine:
-                oids = list(mine)
-                world.cancel(agent, oids[rng.randrange(len(oids))])
+                world.cancel(agent, mine[rng.randrange(len(mine))].oid)
         else:
             side = BID if rng.random() < 0.5 else ASK
             world.place(agent, side, _amount(self.rng) // 2 or 10**6, None)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade
+from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade, facts
 from emulator.engine.units import BTC_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
@@ -275,12 +275,12 @@ class World:
         self._publish()
 
     def _publish(self) -> None:
-        events = self.engine.drain()
-        if not events:
+        records = self.engine.drain()
+        if not records:
             return
         self.version += 1
         bus = self.bus
-        for event in events:
+        for event in facts(records):
             if isinstance(event, Trade):
                 self.trades.append(event)
                 bus.publish("trade", event)

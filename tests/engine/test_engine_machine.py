@@ -6,7 +6,18 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from emulator.engine import ASK, BID, MatchingEngine, OrderStatus, Trade
+from emulator.engine import (
+    ASK,
+    BID,
+    BalanceChange,
+    DepthChange,
+    Event,
+    MatchingEngine,
+    OrderStatus,
+    OrderUpdate,
+    Trade,
+    facts,
+)
 from emulator.engine.ledger import InsufficientFunds
 from emulator.engine.units import hold_for
 
@@ -22,6 +33,25 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine = MatchingEngine(CURRENCIES)
         self.external: dict[str, int] = defaultdict(int)  # deposits minus withdrawals
         self.now = 1_000_000
+        # what the facts alone say: wallets, book depth and each order's remaining amount
+        self.wallets: dict[tuple[str, str], int] = defaultdict(int)
+        self.depth: dict[tuple[str, int, int], int] = defaultdict(int)
+        self.remaining: dict[int, int] = defaultdict(int)
+
+    def facts(self) -> list[Event]:
+        """Drain the engine and replay its facts, checking each against what came before."""
+        events = list(facts(self.engine.drain()))
+        for event in events:
+            if isinstance(event, BalanceChange):
+                key = (event.user, event.currency)
+                self.wallets[key] += event.delta
+                assert event.balance == self.wallets[key], "a movement's balance follows from the ones before"
+            elif isinstance(event, DepthChange):
+                self.depth[event.currency, event.side, event.price] += event.delta
+            elif isinstance(event, OrderUpdate):
+                self.remaining[event.oid] += event.delta
+                assert event.remaining == self.remaining[event.oid], "an update's remainder sums its deltas"
+        return events
 
     def tick(self) -> int:
         self.now += 1_000
@@ -31,6 +61,7 @@ class EngineMachine(RuleBasedStateMachine):
     def deposit(self, user: str, currency: str, amount: int) -> None:
         self.engine.deposit(user, currency, amount, self.tick())
         self.external[currency] += amount
+        self.facts()
 
     @rule(user=st.sampled_from(USERS), currency=st.sampled_from(("BTC", *CURRENCIES)), amount=amounts)
     def withdraw(self, user: str, currency: str, amount: int) -> None:
@@ -39,6 +70,7 @@ class EngineMachine(RuleBasedStateMachine):
         except InsufficientFunds:
             return
         self.external[currency] -= amount
+        self.facts()
 
     @rule(
         user=st.sampled_from(USERS),
@@ -58,9 +90,8 @@ class EngineMachine(RuleBasedStateMachine):
             for order in level.orders.values()
             if order.user != user
         ]
-        self.engine.drain()
         result = self.engine.place(user, side, amount, price, self.tick(), currency)
-        mine = [e for e in self.engine.drain() if isinstance(e, Trade) and result.oid in (e.buy_oid, e.sell_oid)]
+        mine = [e for e in self.facts() if isinstance(e, Trade) and result.oid in (e.buy_oid, e.sell_oid)]
         filled = 0
         for trade, (oid, available) in zip(mine, queue, strict=False):
             assert (trade.sell_oid if side == BID else trade.buy_oid) == oid, "fills must follow price-time priority"
@@ -78,6 +109,7 @@ class EngineMachine(RuleBasedStateMachine):
         order = mine[pick % len(mine)]
         assert self.engine.cancel(user, order.oid, self.tick()) is order
         assert order.oid not in self.engine.orders
+        self.facts()
 
     @precondition(lambda self: self.engine.orders)
     @rule(user=st.sampled_from(USERS))
@@ -86,6 +118,24 @@ class EngineMachine(RuleBasedStateMachine):
         if foreign is not None:
             assert self.engine.cancel(user, foreign.oid, self.tick()) is None
             assert foreign.oid in self.engine.orders
+
+    @invariant()
+    def facts_add_up_to_the_state(self) -> None:
+        """Wallet history, depth deltas and order updates, replayed, give balances, book and orders."""
+        self.facts()
+        for account in self.engine.ledger.accounts.values():
+            for currency, balance in account.balance.items():
+                assert self.wallets[account.name, currency] == balance
+        book = {
+            (currency, side, level.price): level.volume
+            for currency, engine_book in self.engine.books.items()
+            for side in (ASK, BID)
+            for level in engine_book.side(side).iter_levels()
+        }
+        assert {key: volume for key, volume in self.depth.items() if volume} == book
+        assert {oid: left for oid, left in self.remaining.items() if left} == {
+            oid: order.amount for oid, order in self.engine.orders.items()
+        }
 
     @invariant()
     def book_is_never_crossed(self) -> None:

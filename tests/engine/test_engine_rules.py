@@ -3,7 +3,7 @@
 from collections import defaultdict
 from typing import Any
 
-from emulator.engine import ASK, BID, BalanceChange, MatchingEngine, OrderStatus, OrderUpdate, Trade
+from emulator.engine import ASK, BID, BalanceChange, MatchingEngine, OrderStatus, OrderUpdate, Record, Trade, facts
 
 BTC = 10**8  # 1 BTC in satoshi
 USD = 10**5  # 1 USD in price units
@@ -23,8 +23,9 @@ def funded(**users: tuple[int, int]) -> MatchingEngine:
     return engine
 
 
-def of(events: list[Any], kind: type) -> list[Any]:
-    return [e for e in events if isinstance(e, kind)]
+def of(records: list[Record], kind: type) -> list[Any]:
+    """The facts of one kind among the engine's records."""
+    return [e for e in facts(records) if isinstance(e, kind)]
 
 
 def test_fee_is_065_percent_in_btc_for_the_buyer_and_in_usd_for_the_seller() -> None:
