@@ -162,6 +162,7 @@ def main() -> None:
         last = httpx.get(url + "/code/data/ticker.php").json()
         assert "ticker" in last
         trades = httpx.get(url + "/code/data/getTrades.php").json()
+        httpx.get(url + "/indices/global/ticker/BTCUSD", headers={"x-ba-key": BA_KEY})  # builds the BA model
         since = int(trades[-1]["tid"]) - 20 if trades else tid
         routes = {
             "ticker": ("/code/data/ticker.php", {}),

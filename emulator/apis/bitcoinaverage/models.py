@@ -71,6 +71,8 @@ class AverageModel:
 
     def catalog_for(self, world: "World") -> Catalog:
         """The catalog as the world's scenario left it (exchanges switched off, back on or ignored)."""
+        if not world.exchange_status and not self._status:  # the usual case, on every request
+            return self.catalog
         status = tuple(sorted((name, tuple(sorted(change.items()))) for name, change in world.exchange_status.items()))
         if status != self._status:
             self._status = status

@@ -97,7 +97,8 @@ def serve(
         world = world_of(request)
         model = get_model(world)
         ctx = Context(request, world, model, parse_query(request.scope.get("query_string", b"")))
-        client = request.client.host if request.client else "unknown"
+        peer = request.scope.get("client")
+        client = peer[0] if peer else "unknown"
         ctx.caller = authenticate(request.headers, client, world, model)
         admit(ctx.caller, endpoint if isinstance(endpoint, str) else endpoint(ctx.params), world, model)
         result = body(ctx)
@@ -361,12 +362,12 @@ def one_symbol(
     (for renderings of the ticker alone) the bytes are made once per view: world version and second."""
 
     def body(ctx: Context) -> Any:
-        m = market_of(market)
-        s = symbol_of(ctx, m, symbol)
-        key = (memo or "", m, s)
+        key = (memo or "", market, symbol)  # as asked: a hit was checked when it was made
         content = ctx.view.memo.get(key) if memo else None
         if isinstance(content, bytes):
             return Response(content, media_type="application/json")
+        m = market_of(market)
+        s = symbol_of(ctx, m, symbol)
         t = ctx.view.ticker(m, s)
         if t is None:
             raise ApiError(404, "Symbol not found")
