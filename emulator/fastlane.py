@@ -26,12 +26,14 @@ from emulator.tenancy import DEFAULT, HEADER, WorldRegistry
 log = logging.getLogger("emulator")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+MATCHED_PATHS = 4096  # distinct hot paths remembered (one per market and symbol in practice)
 
 
 class FastLane:
     def __init__(self, routes: Sequence[Route]) -> None:
         self.exact: dict[str, Endpoint] = {}
         self.patterns: list[Route] = []
+        self.matched: dict[str, tuple[Endpoint, dict[str, object]]] = {}  # path -> a pattern's match
         for route in routes:
             if route.param_convertors:
                 self.patterns.append(route)
@@ -44,9 +46,16 @@ class FastLane:
         endpoint = self.exact.get(path)
         if endpoint is not None:
             return endpoint
+        seen = self.matched.get(path)
+        if seen is not None:  # the routes never change, so a path matches as it did before
+            scope["path_params"] = dict(seen[1])
+            return seen[0]
         for route in self.patterns:
             found, child = route.matches(scope)
             if found is Match.FULL:
+                if len(self.matched) >= MATCHED_PATHS:
+                    self.matched.clear()
+                self.matched[path] = (route.endpoint, dict(child["path_params"]))
                 scope.update(child)
                 return route.endpoint
         return None

@@ -219,11 +219,7 @@ class MatchingEngine:
 
     def _place_market(self, order: Order, book: OrderBook, now: int) -> PlaceResult:
         """A market order takes what the book and the funds allow; the rest is cancelled."""
-        self._now = now
-        order.held = 0
-        order.level = None
-        account = order.account
-        self.orders[order.oid] = order
+        account = self._open(order, now)
         if order.side == ASK:  # a market sell is limited to the free BTC; a market buy fill by fill
             free = account.balance[ITEM] - account.held[ITEM]
             if free < order.amount:
@@ -240,11 +236,7 @@ class MatchingEngine:
 
     def _place_limit(self, order: Order, book: OrderBook, now: int) -> PlaceResult:
         """A limit order short of funds: the funded part is matched and rests, the rest waits with status 2."""
-        self._now = now
-        order.held = 0
-        order.level = None
-        account = order.account
-        self.orders[order.oid] = order
+        account = self._open(order, now)
         amount = order.amount
         free = self._fundable(account, order, amount)
         rest = None
@@ -260,6 +252,14 @@ class MatchingEngine:
             self._wait(rest, None)
         self._finish()
         return PlaceResult(order.oid, None if rest is None else rest.oid, filled)
+
+    def _open(self, order: Order, now: int) -> Account:
+        """Register a new order that takes one of the slower paths; its account."""
+        self._now = now
+        order.held = 0
+        order.level = None
+        self.orders[order.oid] = order
+        return order.account
 
     def _new_order(self, account: Account, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid

@@ -96,7 +96,8 @@ def serve(
     try:
         world = world_of(request)
         model = get_model(world)
-        ctx = Context(request, world, model, parse_query(request.scope.get("query_string", b"")))
+        query = request.scope.get("query_string", b"")
+        ctx = Context(request, world, model, parse_query(query) if query else {})
         peer = request.scope.get("client")
         client = peer[0] if peer else "unknown"
         ctx.caller = authenticate(request.headers, client, world, model)
