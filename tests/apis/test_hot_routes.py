@@ -60,3 +60,12 @@ def test_a_fault_rule_takes_a_hot_read_off_the_fast_lane(client: TestClient) -> 
     assert rule.status_code == 201, rule.text
     assert client.get("/code/data/ticker.php").status_code == 502
     assert client.get("/code/data/ticker.php").status_code == 200
+
+
+def test_remembered_paths_keep_their_own_parameters(client: TestClient) -> None:
+    key = {"x-ba-key": "EnterpriseDemoPublicKey0000000000000000000"}
+    first = client.get("/indices/local/ticker/BTCUSD", headers=key).json()
+    other = client.get("/indices/local/ticker/BTCEUR", headers=key).json()
+    again = client.get("/indices/local/ticker/BTCUSD", headers=key).json()
+    assert first == again and first != other
+    assert client.get("/indices/local/ticker/BTCXYZ", headers=key).status_code == 404
