@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.control.faults import api_of, error_response
 from emulator.control.journal import note
-from emulator.market.faults import FaultBook
-from emulator.tenancy import DEFAULT, HEADER, WorldRegistry
+from emulator.market.faults import has_http_faults
+from emulator.tenancy import WorldRegistry, tenant_in_headers
 
 log = logging.getLogger("emulator")
 
@@ -67,16 +67,12 @@ class FastLane:
         endpoint = self.match(scope)
         if endpoint is None:
             return False
-        tenant = DEFAULT
-        for name, value in scope["headers"]:
-            if name == HEADER:
-                tenant = value.decode("latin-1")
+        tenant = tenant_in_headers(scope)
         registry: WorldRegistry = app.state.registry  # type: ignore[attr-defined]
         world = registry.worlds.get(tenant)
         if world is None:
             return False
-        faults = world.models.get("faults")
-        if isinstance(faults, FaultBook) and faults.has_http:
+        if has_http_faults(world):
             return False
         api = api_of(scope["path"]) or "mtgox"
         scope["app"] = app

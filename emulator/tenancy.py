@@ -45,6 +45,15 @@ class WorldRegistry:
         return world
 
 
+def tenant_in_headers(scope: Scope) -> str:
+    """The tenant the `X-Emulator-Tenant` header names (the last one wins), else `default`."""
+    tenant = DEFAULT
+    for name, value in scope.get("headers", ()):
+        if name == HEADER:
+            tenant = value.decode("latin-1")
+    return tenant
+
+
 class TenantMiddleware:
     """Strips `/_t/<tenant>` from the path and records the tenant in the scope's state."""
 
@@ -53,10 +62,7 @@ class TenantMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            tenant = DEFAULT
-            for name, value in scope.get("headers", ()):
-                if name == HEADER:
-                    tenant = value.decode("latin-1")
+            tenant = tenant_in_headers(scope)
             match = PREFIX.match(scope["path"])
             if match:
                 tenant = match.group(1)

@@ -43,7 +43,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.market.clock import MICROS
-from emulator.market.faults import FaultBook, FaultRule
+from emulator.market.faults import FaultRule, faults_of, has_http_faults
 from emulator.market.world import World
 from emulator.responses import JSON
 from emulator.tenancy import DEFAULT, TenantError
@@ -171,10 +171,10 @@ class FaultMiddleware:
         path: str = scope["path"]
         api = api_of(path)
         world = world_for(scope) if api is not None else None
-        book = world.models.get("faults") if world is not None else None
-        if api is None or world is None or not isinstance(book, FaultBook) or not book.has_http:
+        if api is None or world is None or not has_http_faults(world):
             await self.app(scope, receive, send)
             return
+        book = faults_of(world)
         rule: FaultRule | None = None
         response: Response | None = None
         websocket = scope["type"] == "websocket"

@@ -388,6 +388,12 @@ def faults_of(world: "World") -> FaultBook:
     return book
 
 
+def has_http_faults(world: "World") -> bool:
+    """Whether the world has HTTP fault rules (without making its fault book)."""
+    book = world.models.get("faults")
+    return isinstance(book, FaultBook) and book.has_http
+
+
 register_model("faults", FaultBook)
 
 

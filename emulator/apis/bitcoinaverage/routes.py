@@ -731,6 +731,6 @@ async def _hot_ticker(request: Request) -> Response:
 
 
 def hot_routes() -> list[Route]:
-    """The most polled read, as a plain route the app puts first: no FastAPI matching or dependency
-    solving on the way (the FastAPI route above still documents it and serves every other spelling)."""
+    """The most polled read, for the fast lane (emulator.fastlane): upper-case symbols only; the route
+    above serves every other spelling and every request the fast lane passes on."""
     return [Route("/indices/{market:ba_market}/ticker/{symbol:ba_symbol}", _hot_ticker, methods=["GET"])]

@@ -365,10 +365,13 @@ async def unknown_method(request: Request) -> Response:
     return JSON({"error": "Unknown method."}, status_code=404)
 
 
+ENDPOINTS = {path: _endpoint(method) for path, method in METHODS.items()}
+
+
 def _dispatcher(prefix: str) -> Callable[[Request], Awaitable[Response]]:
     """One route per prefix looks the method up in METHODS: MtGox's API is a table of methods, and
     a FastAPI route for each method and verb cost more start-up time than all the rest of its code."""
-    endpoints = {path: _endpoint(method) for path, method in _published(prefix).items()}
+    endpoints = {path: ENDPOINTS[path] for path in _published(prefix)}
 
     async def dispatch(request: Request) -> Response:
         endpoint = endpoints.get(request.path_params["method"], unknown_method)
@@ -386,8 +389,7 @@ HOT = ("data/ticker.php", "data/getDepth.php", "data/getTrades.php")
 
 
 def hot_routes() -> list[Route]:
-    """The public reads clients poll, as plain GET routes the app puts first: no FastAPI matching or
-    matching of the prefix routes on the way (the fast lane serves them; see emulator.fastlane)."""
-    paths = [(prefix + path, METHODS[path]) for prefix in PREFIXES for path in HOT]
-    paths.append(("/code/ticker.php", METHODS["ticker.php"]))
-    return [Route(path, _endpoint(method), methods=["GET"], include_in_schema=False) for path, method in paths]
+    """The public reads clients poll, for the fast lane (emulator.fastlane); the same endpoints the
+    prefix routes dispatch to."""
+    names = [(prefix, name) for prefix in PREFIXES for name in HOT] + [("/code/", "ticker.php")]
+    return [Route(prefix + name, ENDPOINTS[name], methods=["GET"]) for prefix, name in names]
