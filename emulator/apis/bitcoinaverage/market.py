@@ -162,7 +162,7 @@ class View:
         self.world = world
         self.now = world.now // MICROS
         self.keep_from = world.now - world.trades.keep
-        self._included = {s: frozenset(e.name for e in catalog.traders(s)) - {MTGOX} for s in catalog.local_symbols}
+        self._included = model.members(live=MTGOX)  # MtGox, when included, is the engine (mtgox_live)
         self._local: dict[str, Ticker] = {}
         self.memo: dict[tuple[str, ...], object] = {}  # per-second results of routes (history)
         self._index_now: dict[str, tuple[Quote, dict[str, int]]] = {}
@@ -232,21 +232,17 @@ class View:
             now = self.now
             if listed.inactive:  # an inactive exchange's numbers stop where it stopped updating
                 now = min(now, listed.inactive_from(self.model.started))
-            times = [now - DAY, *range((now - DAY) // HOUR * HOUR + HOUR, now, HOUR), now]
-            samples = [self.model.market(t)[symbol][exchange] for t in times]
-            current = samples[-1]
-            lasts = [q.last for q in samples]
-            stamp = now
+            # samples: 24 h ago, every whole hour since, and now
+            model = self.model
+            opening = model.market(now - DAY)[symbol][exchange].last
+            current = model.market(now)[symbol][exchange]
+            first, last = (now - DAY) // HOUR * HOUR + HOUR, (now - 1) // HOUR * HOUR
+            high, low, total, count = max(opening, current.last), min(opening, current.last), opening + current.last, 2
+            if first <= last:
+                top, bottom, inside, hours = model.hourly_lasts(exchange, symbol, first, last)
+                high, low, total, count = max(high, top), min(low, bottom), total + inside, count + hours
             result = Stats(
-                current.last,
-                current.bid,
-                current.ask,
-                current.volume,
-                max(lasts),
-                min(lasts),
-                lasts[0],
-                sum(lasts) // len(lasts),
-                stamp,
+                current.last, current.bid, current.ask, current.volume, high, low, opening, total // count, now
             )
         self._stats[key] = result
         return result
@@ -275,19 +271,11 @@ class View:
         return dict(sorted(out.items()))
 
     def quotes_at(self, symbol: str, t: int, fast: bool = False) -> dict[str, Quote]:
-        """Included exchanges' quotes of a symbol at second t (t <= now)."""
-        if t >= self.now:
-            return self.quotes_now(symbol)
+        """Included exchanges' quotes of a symbol at second t < now, without MtGox (see local_last_at)."""
         included = self._included.get(symbol, frozenset())
         if fast:
-            quotes = self.model.symbol_quotes(symbol, t, included)
-        else:
-            quotes = {n: q for n, q in self.model.market(t).get(symbol, {}).items() if n in included}
-        if symbol == MTGOX_SYMBOL:
-            gox = self.mtgox_at(t)
-            if gox is not None:
-                quotes[MTGOX] = gox
-        return dict(sorted(quotes.items()))
+            return self.model.symbol_quotes(symbol, t, included)
+        return {n: q for n, q in self.model.market(t).get(symbol, {}).items() if n in included}
 
     # -- indices ----------------------------------------------------------------------------
 
@@ -298,16 +286,24 @@ class View:
         return found
 
     def local_last_at(self, symbol: str, t: int, fast: bool = False) -> int:
-        """The local index's last price at second t <= now (pure, so cached, except with MtGox in it)."""
-        pure = symbol != MTGOX_SYMBOL and t < self.now
-        if pure:
+        """The local index's last price at second t <= now.
+
+        Without MtGox in it the index at a past second is pure, so it is cached by (symbol, second)
+        in the price model, and reused only where the world has no MtGox trade for that second:
+        MtGox's part is the engine's trade log, and its weight today's volume."""
+        if t >= self.now:
+            return self.local_index_now(symbol)[0].last
+        gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL else None
+        if gox is None:
             cached = self.model.index_cache.get((symbol, t))
-            if cached is not None:
-                return cached
-        index, _ = combine(self.quotes_at(symbol, t, fast), self.catalog.outlier_threshold)
-        if pure:
-            self.model.remember_index(symbol, t, index.last)
-        return index.last
+            if cached is None:
+                quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
+                cached = combine(quotes, self.catalog.outlier_threshold)[0].last
+                self.model.remember_index(symbol, t, cached)
+            return cached
+        quotes = self.quotes_at(symbol, t, fast)
+        quotes[MTGOX] = gox
+        return combine(dict(sorted(quotes.items())), self.catalog.outlier_threshold)[0].last
 
     def local_ticker(self, symbol: str) -> Ticker:
         cached = self._local.get(symbol)

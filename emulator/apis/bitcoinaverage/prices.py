@@ -105,12 +105,38 @@ class PriceModel:
                 )
         self._cache: OrderedDict[int, dict[str, dict[str, Quote]]] = OrderedDict()
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
+        # (exchange, symbol, first hour, last hour) -> (max, min, sum, count) of the hourly lasts between
+        self.hours_cache: dict[tuple[str, str, int, int], tuple[int, int, int, int]] = {}
+        self._members: dict[str, dict[str, frozenset[str]]] = {}  # live exchange -> members()
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
 
     def remember_index(self, symbol: str, t: int, last: int) -> None:
         if len(self.index_cache) >= 200_000:
             self.index_cache.clear()
         self.index_cache[(symbol, t)] = last
+
+    def members(self, live: str) -> dict[str, frozenset[str]]:
+        """The exchanges that trade each local symbol and count in its index, but for `live` (one
+        whose numbers come from elsewhere: the view's MtGox); made once per `live`."""
+        found = self._members.get(live)
+        if found is None:
+            catalog = self.catalog
+            found = {s: frozenset(e.name for e in catalog.traders(s)) - {live} for s in catalog.local_symbols}
+            self._members[live] = found
+        return found
+
+    def hourly_lasts(self, exchange: str, symbol: str, first: int, last: int) -> tuple[int, int, int, int]:
+        """(max, min, sum, count) of an exchange's last price at each whole hour from `first` to
+        `last`: the inside of a 24 h window, the same for every second of an hour, so made once."""
+        key = (exchange, symbol, first, last)
+        found = self.hours_cache.get(key)
+        if found is None:
+            lasts = [self.market(t)[symbol][exchange].last for t in range(first, last + 1, HOUR)]
+            found = (max(lasts), min(lasts), sum(lasts), len(lasts)) if lasts else (0, 0, 0, 0)
+            if len(self.hours_cache) >= 20_000:
+                self.hours_cache.clear()
+            self.hours_cache[key] = found
+        return found
 
     # -- common processes -------------------------------------------------------------------
 
