@@ -31,41 +31,42 @@ MATCHED_PATHS = 4096  # distinct hot paths remembered (one per market and symbol
 
 class FastLane:
     def __init__(self, routes: Sequence[Route]) -> None:
-        self.exact: dict[str, Endpoint] = {}
+        self.exact: dict[str, tuple[Endpoint, str]] = {}  # path -> (endpoint, its API)
         self.patterns: list[Route] = []
-        self.matched: dict[str, tuple[Endpoint, dict[str, object]]] = {}  # path -> a pattern's match
+        self.matched: dict[str, tuple[Endpoint, str, dict[str, object]]] = {}  # path -> a pattern's match
         for route in routes:
             if route.param_convertors:
                 self.patterns.append(route)
             else:
-                self.exact[route.path] = route.endpoint
+                self.exact[route.path] = (route.endpoint, api_of(route.path) or "mtgox")
 
-    def match(self, scope: Scope) -> Endpoint | None:
-        """The endpoint of a hot GET (setting its path parameters in the scope), else None."""
+    def match(self, scope: Scope) -> tuple[Endpoint, str] | None:
+        """The endpoint of a hot GET and its API (setting its path parameters in the scope), else None."""
         path: str = scope["path"]
-        endpoint = self.exact.get(path)
-        if endpoint is not None:
-            return endpoint
+        found = self.exact.get(path)
+        if found is not None:
+            return found
         seen = self.matched.get(path)
         if seen is not None:  # the routes never change, so a path matches as it did before
-            scope["path_params"] = dict(seen[1])
-            return seen[0]
+            scope["path_params"] = dict(seen[2])
+            return seen[0], seen[1]
         for route in self.patterns:
-            found, child = route.matches(scope)
-            if found is Match.FULL:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
                 if len(self.matched) >= MATCHED_PATHS:
                     self.matched.clear()
-                self.matched[path] = (route.endpoint, dict(child["path_params"]))
+                api = api_of(route.path) or "mtgox"
+                self.matched[path] = (route.endpoint, api, dict(child["path_params"]))
                 scope.update(child)
-                return route.endpoint
+                return route.endpoint, api
         return None
 
     async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer a hot read and return True, or return False (nothing sent) for the normal way."""
         if scope["method"] != "GET":
             return False
-        endpoint = self.match(scope)
-        if endpoint is None:
+        found = self.match(scope)
+        if found is None:
             return False
         tenant = tenant_in_headers(scope)
         registry: WorldRegistry = app.state.registry  # type: ignore[attr-defined]
@@ -74,7 +75,7 @@ class FastLane:
             return False
         if has_http_faults(world):
             return False
-        api = api_of(scope["path"]) or "mtgox"
+        endpoint, api = found
         scope["app"] = app
         scope.setdefault("state", {})["tenant"] = tenant
         started, wall, market = time.perf_counter(), time.time(), world.clock.now()

@@ -16,10 +16,8 @@
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from starlette.datastructures import Headers
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
 from emulator.apis.bitcoinaverage.models import AverageModel
 from emulator.market.clock import MICROS
@@ -41,8 +39,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     plan: str
     public_key: str | None
     identity: str  # what rate limits count against
@@ -53,9 +50,21 @@ def signature(secret_key: str, timestamp: str, public_key: str) -> str:
     return hmac.new(secret_key.encode(), payload, hashlib.sha256).hexdigest()
 
 
-def authenticate(headers: Headers, client: str, world: "World", model: AverageModel) -> Caller:
+def credentials(raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The first X-Signature and x-ba-key header values, from an ASGI scope's (lower-case) headers."""
+    signed = key = None
+    for name, value in raw_headers:
+        if name == b"x-signature":
+            if signed is None:
+                signed = value.decode("latin-1")
+        elif name == b"x-ba-key" and key is None:
+            key = value.decode("latin-1")
+    return signed, key
+
+
+def authenticate(signed: str | None, public: str | None, client: str, world: "World", model: AverageModel) -> Caller:
+    """The caller of a request with these `credentials`, from `client` (its address)."""
     keys = world.directory.average_keys
-    signed = headers.get("x-signature")
     if signed is not None:
         signed = signed.strip()
         first, last = signed.find("."), signed.rfind(".")
@@ -79,7 +88,6 @@ def authenticate(headers: Headers, client: str, world: "World", model: AverageMo
         if abs(moment - world.wall()) > window and abs(moment - world.now) > window:
             raise ApiError(401, "Timestamp in X-Signature is more than 15 seconds from the server's time")
         return Caller(key.plan, public_key, f"key:{public_key}")
-    public = headers.get("x-ba-key")
     if public is not None:
         if not model.key_header:
             raise ApiError(401, "Signed requests required: send an X-Signature header")

@@ -35,7 +35,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from emulator.apis.bitcoinaverage import history, rendering
-from emulator.apis.bitcoinaverage.auth import ApiError, Caller, admit, authenticate
+from emulator.apis.bitcoinaverage.auth import ApiError, Caller, admit, authenticate, credentials
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.market import Ticker, View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
@@ -44,7 +44,7 @@ from emulator.apis.bitcoinaverage.query import parse_query
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
 from emulator.market.clock import MICROS
 from emulator.market.world import World
-from emulator.responses import JSON
+from emulator.responses import JSON, Rendered
 from emulator.tenancy import world_of
 
 router = APIRouter()  # plain routes (see `get`) and the websockets
@@ -96,11 +96,11 @@ def serve(
     try:
         world = world_of(request)
         model = get_model(world)
-        query = request.scope.get("query_string", b"")
+        scope = request.scope
+        query = scope.get("query_string", b"")
         ctx = Context(request, world, model, parse_query(query) if query else {})
-        peer = request.scope.get("client")
-        client = peer[0] if peer else "unknown"
-        ctx.caller = authenticate(request.headers, client, world, model)
+        peer = scope.get("client")
+        ctx.caller = authenticate(*credentials(scope["headers"]), peer[0] if peer else "unknown", world, model)
         admit(ctx.caller, endpoint if isinstance(endpoint, str) else endpoint(ctx.params), world, model)
         result = body(ctx)
     except ApiError as exc:
@@ -366,7 +366,7 @@ def one_symbol(
         key = (memo or "", market, symbol)  # as asked: a hit was checked when it was made
         content = ctx.view.memo.get(key) if memo else None
         if isinstance(content, bytes):
-            return Response(content, media_type="application/json")
+            return Rendered(content)
         m = market_of(market)
         s = symbol_of(ctx, m, symbol)
         t = ctx.view.ticker(m, s)
@@ -375,7 +375,7 @@ def one_symbol(
         if memo is None:
             return render(t, ctx)
         content = ctx.view.memo[key] = orjson.dumps(render(t, ctx))
-        return Response(content, media_type="application/json")
+        return Rendered(content)
 
     return serve(request, ticker_endpoint(market), body)
 

@@ -34,7 +34,7 @@ from emulator.engine.units import BTC_SCALE, parse_units, price_scale
 from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
-from emulator.responses import JSON
+from emulator.responses import JSON, Rendered
 from emulator.tenancy import world_of
 
 log = logging.getLogger(__name__)
@@ -297,7 +297,7 @@ def _endpoint(method: Method) -> Callable[[Request], Awaitable[Response]]:
             if method.cached_by is not None:
                 key = (method.handler, *(params.get(name) for name in method.cached_by))
                 content = model.rendered(key, lambda: orjson.dumps(method.handler(call)))
-                return Response(content, media_type="application/json")
+                return Rendered(content)
             result = method.handler(call)
         except BadRequest as exc:
             return JSON({"error": str(exc)})
