@@ -7,6 +7,8 @@ from starlette.requests import Request
 
 MAX_BODY = 64 * 1024
 BODY_HEADERS = (b"content-length", b"transfer-encoding")
+QUERIES = 1024
+_parsed: dict[bytes, dict[str, str]] = {}
 
 
 class BadRequest(Exception):
@@ -18,8 +20,7 @@ async def read_params(request: Request) -> tuple[dict[str, str], bytes]:
     body = await request.body() if _has_body(request) else b""
     if len(body) > MAX_BODY:
         raise BadRequest("Invalid.")
-    query = request.scope.get("query_string", b"").decode("utf-8", "replace")
-    params = {k: v for k, v in parse_qsl(query, keep_blank_values=True) if v != ""}
+    params = query_params(request.scope.get("query_string", b""))
     if body:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
@@ -32,6 +33,21 @@ async def read_params(request: Request) -> tuple[dict[str, str], bytes]:
             fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         params.update((k, v) for k, v in fields if v != "")
     return params, body
+
+
+def query_params(query: bytes) -> dict[str, str]:
+    """A query string's fields (a fresh dict): the polls repeat a few query strings, so each is
+    parsed once and remembered (QUERIES of them)."""
+    if not query:
+        return {}
+    found = _parsed.get(query)
+    if found is None:
+        text = query.decode("utf-8", "replace")
+        found = {k: v for k, v in parse_qsl(text, keep_blank_values=True) if v != ""}
+        if len(_parsed) >= QUERIES:
+            _parsed.clear()
+        _parsed[query] = found
+    return dict(found)
 
 
 def _has_body(request: Request) -> bool:

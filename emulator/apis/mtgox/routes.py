@@ -291,13 +291,13 @@ def _endpoint(method: Method) -> Callable[[Request], Awaitable[Response]]:
         try:
             params, body = await read_params(request)
             model = mtgox_model(world)
+            if method.cached_by is not None:  # a public answer: no user, and built only when not cached
+                key = (method.handler, *(params.get(name) for name in method.cached_by))
+                content = model.rendered(key, lambda: orjson.dumps(method.handler(Call(request, world, model, params))))
+                return Rendered(content)
             call = Call(request, world, model, params)
             if method.auth:
                 call.user = authenticate(request, world, model, params, body)
-            if method.cached_by is not None:
-                key = (method.handler, *(params.get(name) for name in method.cached_by))
-                content = model.rendered(key, lambda: orjson.dumps(method.handler(call)))
-                return Rendered(content)
             result = method.handler(call)
         except BadRequest as exc:
             return JSON({"error": str(exc)})

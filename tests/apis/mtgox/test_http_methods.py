@@ -231,6 +231,8 @@ def test_transport_get_post_query_and_body(quiet: TestClient) -> None:
     assert by_get == by_post == by_multipart == {"usds": 5000, "btcs": 100}
     # body wins over the query string; unknown fields are ignored; empty counts as absent
     assert quiet.post("/code/getFunds.php?name=bob&pass=wrong", data=ALICE).json()["btcs"] == 100
+    # the same query string again, without the body: the body's fields did not stick to it
+    assert quiet.get("/code/getFunds.php?name=bob&pass=wrong").json() == {"error": "Not logged in."}
     assert quiet.post("/code/getFunds.php", data={**ALICE, "whatever": "1"}).json()["btcs"] == 100
     placed = quiet.post("/code/buyBTC.php", data={**ALICE, "amount": "1", "price": "", "Currency": ""}).json()
     assert placed["orders"] == [], "an empty price is absent: a market order, in an empty book it does not rest"
