@@ -285,12 +285,13 @@ class View:
             found = self._index_now[symbol] = combine(self.quotes_now(symbol), self.catalog.outlier_threshold)
         return found
 
-    def local_last_at(self, symbol: str, t: int, fast: bool = False) -> int:
+    def local_last_at(self, symbol: str, t: int, fast: bool = False, remember: bool = True) -> int:
         """The local index's last price at second t <= now.
 
         Without MtGox in it the index at a past second is pure, so it is cached by (symbol, second)
-        in the price model, and reused only where the world has no MtGox trade for that second:
-        MtGox's part is the engine's trade log, and its weight today's volume."""
+        in the price model (unless `remember` is off: a point asked for only once), and reused only
+        where the world has no MtGox trade for that second: MtGox's part is the engine's trade log,
+        and its weight today's volume."""
         if t >= self.now:
             return self.local_index_now(symbol)[0].last
         gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL else None
@@ -299,7 +300,8 @@ class View:
             if cached is None:
                 quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
                 cached = combine(quotes, self.catalog.outlier_threshold)[0].last
-                self.model.remember_index(symbol, t, cached)
+                if remember:
+                    self.model.remember_index(symbol, t, cached)
             return cached
         quotes = self.quotes_at(symbol, t, fast)
         quotes[MTGOX] = gox
@@ -312,7 +314,8 @@ class View:
         index, weights = self.local_index_now(symbol)
         stats = [(s, weights[n]) for n, s in ((n, self.stats(n, symbol)) for n in weights) if s is not None]
         now = self.now
-        open_day = self.local_last_at(symbol, now - DAY)
+        # the opens are a day, a week and a month before this second: never asked for again
+        open_day = self.local_last_at(symbol, now - DAY, remember=False)
         high = max(wavg([(s.high, w) for s, w in stats]), index.last, open_day)
         low = min(wavg([(s.low, w) for s, w in stats]), index.last, open_day)
         week = [now // (6 * HOUR) * 6 * HOUR - i * 6 * HOUR for i in range(28)]
@@ -326,8 +329,8 @@ class View:
             high,
             low,
             open_day,
-            self.local_last_at(symbol, now - 7 * DAY),
-            self.local_last_at(symbol, now - 30 * DAY),
+            self.local_last_at(symbol, now - 7 * DAY, remember=False),
+            self.local_last_at(symbol, now - 30 * DAY, remember=False),
             wavg([(s.vwap, w) for s, w in stats]),
             sum(self.local_last_at(symbol, t) for t in week) // len(week),
             sum(self.local_last_at(symbol, t) for t in month) // len(month),

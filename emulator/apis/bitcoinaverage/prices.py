@@ -32,6 +32,7 @@ AMOUNT = 10**8
 RATE = 10**8
 MINUTE = 60
 HOUR = 3600
+MARKET_INSTANTS = 128  # each holds every exchange's quotes: ~60 KB
 DAY = 86_400
 YEAR = 365 * DAY
 
@@ -194,7 +195,8 @@ class PriceModel:
         return out
 
     def market(self, t: int) -> dict[str, dict[str, Quote]]:
-        """All quotes of all exchanges at t: symbol -> exchange -> quote (cached, newest 600 instants)."""
+        """All quotes of all exchanges at t: symbol -> exchange -> quote (cached: the MARKET_INSTANTS
+        used last; a view uses ~15 a second, the hourly samples 24 once an hour)."""
         cached = self._cache.get(t)
         if cached is not None:
             self._cache.move_to_end(t)
@@ -211,7 +213,7 @@ class PriceModel:
                 else:
                     quotes[pair.exchange] = self.quote(pair, t, usd[pair.crypto] * fx[pair.fiat])
         self._cache[t] = out
-        if len(self._cache) > 600:
+        if len(self._cache) > MARKET_INSTANTS:
             self._cache.popitem(last=False)
         return out
 
