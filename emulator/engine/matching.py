@@ -14,7 +14,7 @@ from typing import Any
 from emulator.engine.book import Level, OrderBook
 from emulator.engine.events import CANCELLED, DEPTH, FEE_ACCOUNT, FILL, ITEM, MOVE, ORDER, RESTED, Record
 from emulator.engine.ledger import Account, Ledger
-from emulator.engine.orders import ASK, BID, Order, OrderStatus
+from emulator.engine.orders import ASK, BID, Order, OrderStatus, new_order
 from emulator.engine.units import BTC_SCALE, PPM
 
 # statuses as plain ints, which the interpreter compares faster than IntEnum members
@@ -75,9 +75,9 @@ class MatchingEngine:
         if now > priority:
             priority = now
         self.last_priority = priority
-        # Order.__init__ written out (the call costs more than the fields); held, status and level
-        # are set below, on the path the order takes
-        order = _new_object(Order)
+        # new_order written out (the call costs more than the fields); held, status and level are
+        # set below, on the path the order takes
+        order = Order()
         order.oid = oid
         order.user = user
         order.side = side
@@ -269,7 +269,7 @@ class MatchingEngine:
         if now > priority:
             priority = now
         self.last_priority = priority
-        order = Order(oid, account.name, side, currency, price, amount, priority, now, account)
+        order = new_order(oid, account.name, side, currency, price, amount, priority, now, account)
         self.orders[oid] = order
         return order
 
@@ -554,7 +554,7 @@ class MatchingEngine:
         active = []
         for oid, user, side, currency, price, amount, held, status, priority, created in state["orders"]:
             account = engine.ledger.accounts[user]
-            order = Order(oid, user, side, currency, price, amount, priority, created, account)
+            order = new_order(oid, user, side, currency, price, amount, priority, created, account)
             order.held = held
             order.status = status
             engine.orders[oid] = order

@@ -41,32 +41,49 @@ class Order:
         "user",
     )
 
-    def __init__(
-        self,
-        oid: int,
-        user: str,
-        side: int,
-        currency: str,
-        price: int | None,
-        amount: int,
-        priority: int,
-        created: int,
-        account: "Account",
-    ) -> None:
-        # MatchingEngine.place sets these same fields without calling this (see there)
-        self.oid = oid
-        self.user = user
-        self.side = side
-        self.currency = currency
-        self.price = price
-        self.amount = amount
-        self.held = 0
-        self.status = int(OrderStatus.PENDING)  # an OrderStatus value, kept as a plain int
-        self.priority = priority
-        self.created = created
-        self.account = account
-        self.level: Level | None = None
+    # Set field by field: `Order()` then the fields (new_order, or written out on the engine's hot
+    # path), since a class without __init__ is the cheapest to instantiate.
+    oid: int
+    user: str
+    side: int
+    currency: str
+    price: int | None
+    amount: int
+    held: int
+    status: int  # an OrderStatus value, kept as a plain int
+    priority: int
+    created: int
+    account: "Account"
+    level: "Level | None"
 
     def __repr__(self) -> str:
         side = "ask" if self.side == ASK else "bid"
         return f"Order({self.oid}, {self.user}, {side}, {self.price}, {self.amount}, {OrderStatus(self.status).name})"
+
+
+def new_order(
+    oid: int,
+    user: str,
+    side: int,
+    currency: str,
+    price: int | None,
+    amount: int,
+    priority: int,
+    created: int,
+    account: "Account",
+) -> Order:
+    """A pending order that holds nothing and rests nowhere yet."""
+    order = Order()
+    order.oid = oid
+    order.user = user
+    order.side = side
+    order.currency = currency
+    order.price = price
+    order.amount = amount
+    order.held = 0
+    order.status = int(OrderStatus.PENDING)
+    order.priority = priority
+    order.created = created
+    order.account = account
+    order.level = None
+    return order
