@@ -23,7 +23,8 @@ class Order:
     For an ask the hold is BTC (equal to `amount`); for a bid it is currency, rounded up.
     `price` is None only for market orders, which never rest. `account` is the owner's ledger
     account and `level` the book level the order rests in (while it does), so that fills and
-    cancels reach both without looking them up.
+    cancels reach both without looking them up. `filled` and `waiting_oid` say what placing the
+    order did (MatchingEngine.place returns the order as its PlaceResult).
     """
 
     __slots__ = (
@@ -31,6 +32,7 @@ class Order:
         "amount",
         "created",
         "currency",
+        "filled",
         "held",
         "level",
         "oid",
@@ -39,6 +41,7 @@ class Order:
         "side",
         "status",
         "user",
+        "waiting_oid",
     )
 
     # Set field by field: `Order()` then the fields (new_order, or written out on the engine's hot
@@ -55,6 +58,8 @@ class Order:
     created: int
     account: "Account"
     level: "Level | None"
+    filled: int  # traded when the order was placed
+    waiting_oid: int | None  # the unfunded remainder split off when it was placed
 
     def __repr__(self) -> str:
         side = "ask" if self.side == ASK else "bid"
@@ -86,4 +91,6 @@ def new_order(
     order.created = created
     order.account = account
     order.level = None
+    order.filled = 0
+    order.waiting_oid = None
     return order
