@@ -14,12 +14,24 @@ from emulator.engine.orders import ASK, BID, Order
 
 
 class Level:
+    """The orders resting at one price, oldest first, and their total amount.
+
+    Made by `new_level`, or written out where the engine opens levels (a class without __init__ is
+    the cheapest to instantiate)."""
+
     __slots__ = ("orders", "price", "volume")
 
-    def __init__(self, price: int) -> None:
-        self.price = price
-        self.orders: dict[int, Order] = {}
-        self.volume = 0
+    price: int
+    orders: dict[int, Order]
+    volume: int
+
+
+def new_level(price: int) -> Level:
+    level = Level()
+    level.price = price
+    level.orders = {}
+    level.volume = 0
+    return level
 
 
 class BookSide:
@@ -45,7 +57,7 @@ class BookSide:
         key = order.price * self.sign
         level = self.levels.get(key)
         if level is None:
-            level = self.levels[key] = Level(order.price)
+            level = self.levels[key] = new_level(order.price)
             insort(self.keys, key)
         level.orders[order.oid] = order
         level.volume += order.amount

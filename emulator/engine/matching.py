@@ -127,8 +127,11 @@ class MatchingEngine:
             held[hold_currency] += hold
             levels = own.levels
             level = levels.get(key)
-            if level is None:
-                level = levels[key] = Level(price)
+            if level is None:  # new_level written out
+                level = levels[key] = Level()
+                level.price = price
+                level.orders = {}
+                level.volume = 0
                 insort(own.keys, key)
             order.held = hold
             order.status = ACTIVE
@@ -480,8 +483,11 @@ class MatchingEngine:
                     account.held[ITEM] += hold
                 order.held = hold
                 home = own.levels.get(key)
-                if home is None:
-                    home = own.levels[key] = Level(price)
+                if home is None:  # new_level written out
+                    home = own.levels[key] = Level()
+                    home.price = price
+                    home.orders = {}
+                    home.volume = 0
                     insort(own.keys, key)
                 home.orders[order.oid] = order
                 home.volume += remaining
