@@ -448,6 +448,14 @@ class MatchingEngine:
                     if not remaining:
                         break
                 if done is not None:
+                    if len(done) == len(makers):  # every maker filled whole: the level goes
+                        makers.clear()  # in one go; a maker left in it would keep a cycle with its level
+                        depth[key] = depth.get(key, 0) - traded
+                        if pos == -1:
+                            del levels[keys.pop()]
+                        else:
+                            opposite.drop(key)
+                        continue
                     for maker_oid in done:
                         del makers[maker_oid]
                 if traded:
@@ -455,12 +463,7 @@ class MatchingEngine:
                     depth[key] = depth.get(key, 0) - traded
                 if stop:  # a market buy out of funds: what is left of it is cancelled below
                     break
-                if makers:
-                    pos -= 1
-                elif pos == -1:
-                    del levels[keys.pop()]
-                else:
-                    opposite.drop(key)
+                pos -= 1  # the level keeps orders: the taker's own, or more than it wanted
             if remaining != start:
                 self.last_tid = tid
                 order.amount = remaining
