@@ -112,11 +112,11 @@ class MatchingEngine:
             return self._place_limit(order, book, now)
         self.orders[oid] = order
         if crosses:
-            self._now = now
             order.held = 0
             order.level = None
-            filled = self._activate(account, order, book, amount, "added")
+            order.filled = self._activate(account, order, book, amount, "added", now)
             if self._touched:
+                self._now = now
                 self._finish()
             else:  # only this book changed: _finish, written out
                 deltas = book.deltas
@@ -139,9 +139,8 @@ class MatchingEngine:
             level.orders[oid] = order
             level.volume += amount
             self.events.append((RESTED, order, amount, now))
-            filled = 0
+            order.filled = 0
         order.waiting_oid = None
-        order.filled = filled
         return order
 
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
@@ -226,7 +225,7 @@ class MatchingEngine:
             free = account.balance[ITEM] - account.held[ITEM]
             if free < order.amount:
                 order.amount = free
-        filled = self._activate(account, order, book, order.amount, "added")
+        filled = self._activate(account, order, book, order.amount, "added", now)
         if self._touched:
             self._finish()
         else:  # only this book changed: _finish, written out
@@ -253,7 +252,7 @@ class MatchingEngine:
                 return order
             rest = self._new_order(account, order.side, order.currency, order.price, amount - free)
             order.amount = free
-        filled = self._activate(account, order, book, order.amount, "added")
+        filled = self._activate(account, order, book, order.amount, "added", now)
         if rest is not None:
             self._wait(rest, None)
         self._finish()
@@ -304,7 +303,7 @@ class MatchingEngine:
             queue.insert(queue.index(after) + 1, order)
         self.events.append((ORDER, order, order.amount, order.amount, 2, "added", self._now))
 
-    def _activate(self, account: Account, order: Order, book: OrderBook, delta: int, reason: str) -> int:
+    def _activate(self, account: Account, order: Order, book: OrderBook, delta: int, reason: str, now: int) -> int:
         """Match a funded order and rest what is left, holding funds for it; returns the amount filled.
 
         This is the hot path of every crossing order, so the matching and every fill are written
@@ -313,7 +312,6 @@ class MatchingEngine:
         the taker's holds while it matches (a market buy, which checks its funds fill by fill,
         holds nothing).
         """
-        now = self._now
         append = self.events.append
         order.status = ACTIVE
         side = order.side
@@ -535,7 +533,7 @@ class MatchingEngine:
             if not queue:
                 del self.waiting[user]
             order.priority = self.last_priority = max(self._now, self.last_priority + 1)
-            self._activate(account, order, self.books[order.currency], order.amount - before, "activated")
+            self._activate(account, order, self.books[order.currency], order.amount - before, "activated", self._now)
 
     # -- snapshot ----------------------------------------------------------------------------
 
