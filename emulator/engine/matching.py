@@ -72,9 +72,9 @@ class MatchingEngine:
             account = self.ledger.open(user)
         oid = self.next_oid
         self.next_oid = oid + 1
-        priority = self.last_priority + 1
-        if now > priority:
-            priority = now
+        # the later of now and the last priority + 1 (that sum is only made when it is needed)
+        priority = self.last_priority
+        priority = now if now > priority else priority + 1
         self.last_priority = priority
         # new_order written out (the call costs more than the fields); held, status and level are
         # set below, on the path the order takes
@@ -90,28 +90,30 @@ class MatchingEngine:
         order.account = account
         if price is None:
             return self._place_market(order, book, now)
-        # the hold the order needs, and whether the order meets the other side at all
+        # the hold the order needs, its level's key and the key the other side's best level must
+        # reach for the order to cross (keys grow towards the best price on both sides)
         held = account.held
         if side == ASK:
             hold_currency = ITEM
             hold = amount
-            best = book.bids.keys
-            crosses = best and best[-1] >= price
             own = book.asks
             key = -price
+            opposite_keys = book.bids.keys
+            bound = price
         else:
             hold_currency = currency
             hold = -(amount * price // NEG_BTC_SCALE)  # rounded up
-            best = book.asks.keys
-            crosses = best and -best[-1] <= price
             own = book.bids
             key = price
-        # free funds (balance, then held, read like Account.available) short of the hold: the
-        # order is split or waits
-        if account.balance[hold_currency] - held[hold_currency] < hold:
+            opposite_keys = book.asks.keys
+            bound = -price
+        # free funds (balance less held) short of the hold: the order is split or waits; else
+        # `holding` is what a resting order makes the hold
+        holding = held[hold_currency] + hold
+        if account.balance[hold_currency] < holding:
             return self._place_limit(order, book, now)
         self.orders[oid] = order
-        if crosses:
+        if opposite_keys and opposite_keys[-1] >= bound:  # it crosses
             order.held = 0
             order.level = None
             order.filled = self._activate(account, order, book, amount, "added", now)
@@ -124,20 +126,21 @@ class MatchingEngine:
                     self.events.append((DEPTH, currency, deltas, now))
                     book.deltas = {}
         else:  # the commonest case: funded and not crossing, so it rests whole and wakes nobody
-            held[hold_currency] += hold
-            levels = own.levels
-            level = levels.get(key)
-            if level is None:  # new_level written out
-                level = levels[key] = Level()
-                level.price = price
-                level.orders = {}
-                level.volume = 0
-                insort(own.keys, key)
+            held[hold_currency] = holding
             order.held = hold
             order.status = ACTIVE
+            levels = own.levels
+            level = levels.get(key)
+            if level is None:  # new_level written out, with the order in it
+                level = levels[key] = Level()
+                level.price = price
+                level.orders = {oid: order}
+                level.volume = amount
+                insort(own.keys, key)
+            else:
+                level.orders[oid] = order
+                level.volume += amount
             order.level = level
-            level.orders[oid] = order
-            level.volume += amount
             self.events.append((RESTED, order, amount, now))
             order.filled = 0
         order.waiting_oid = None
@@ -335,9 +338,9 @@ class MatchingEngine:
             taker_user = order.user
             # a trade id is the next one, or the time when that is later: every fill here shares
             # `now`, so only the first can jump, and starting from now - 1 makes it `tid + 1`
-            tid = self.last_tid
-            if tid < now - 1:
-                tid = now - 1
+            tid = now - 1
+            if tid < self.last_tid:
+                tid = self.last_tid
             buyer = seller = account  # the taker's side; the maker's is set per fill
             stop = False
             # keys grow towards the best price on both sides (bids by price, asks by -price), so the
