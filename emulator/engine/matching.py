@@ -149,8 +149,11 @@ class MatchingEngine:
     def cancel(self, user: str, oid: int, now: int) -> Order | None:
         """Cancel one of the user's open orders; an unknown or foreign oid changes nothing."""
         orders = self.orders
-        order = orders.get(oid)
-        if order is None or order.user != user:
+        try:
+            order = orders[oid]
+        except KeyError:
+            return None
+        if order.user != user:
             return None
         del orders[oid]
         account = order.account
@@ -160,15 +163,18 @@ class MatchingEngine:
             assert level is not None
             queue = level.orders
             del queue[oid]
-            level.volume -= amount
             if order.side == ASK:
                 account.held[ITEM] -= order.held
-                if not queue:
+                if not queue:  # most cancels empty their level, whose volume then does not matter
                     self.books[order.currency].asks.drop(-level.price)
+                else:
+                    level.volume -= amount
             else:
                 account.held[order.currency] -= order.held
                 if not queue:
                     self.books[order.currency].bids.drop(level.price)
+                else:
+                    level.volume -= amount
             order.held = 0
             if user not in self.waiting:
                 self.events.append((CANCELLED, order, amount, now))
