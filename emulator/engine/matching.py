@@ -12,7 +12,7 @@ from bisect import insort
 from typing import Any, Protocol
 
 from emulator.engine.book import Level, OrderBook
-from emulator.engine.events import CANCELLED, DEPTH, FEE_ACCOUNT, FILL, ITEM, MOVE, ORDER, RESTED, Record
+from emulator.engine.events import CANCELLED, DEPTH, FILL, ITEM, MOVE, ORDER, RESTED, Record
 from emulator.engine.ledger import Account, Ledger
 from emulator.engine.orders import ASK, BID, Order, OrderStatus, new_order
 from emulator.engine.units import BTC_SCALE, PPM
@@ -56,6 +56,7 @@ class MatchingEngine:
         self.last_priority = 0
         self._touched: dict[str, None] = {}  # users whose waiting orders may now be funded
         self._now = 0
+        self._fee_balance = self.ledger.fees.balance  # looked up once: every fill books fees
 
     # -- public operations ------------------------------------------------------------------
 
@@ -336,7 +337,7 @@ class MatchingEngine:
         pos = -1  # keys[pos] is the level to take next; the ones after it hold only the taker's orders
         if start and keys:
             levels = opposite.levels
-            fee_balance = self.accounts[FEE_ACCOUNT].balance
+            fee_balance = self._fee_balance
             orders_by_oid = self.orders
             waiting = self.waiting
             depth = book.deltas
@@ -572,6 +573,7 @@ class MatchingEngine:
             account = engine.ledger.open(name, fee_ppm)
             account.balance.update(balance)
             account.held.update(held)
+        engine._fee_balance = engine.ledger.fees.balance  # the restored fee account
         active = []
         for oid, user, side, currency, price, amount, held, status, priority, created in state["orders"]:
             account = engine.ledger.accounts[user]
