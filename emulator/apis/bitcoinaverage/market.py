@@ -285,23 +285,22 @@ class View:
             found = self._index_now[symbol] = combine(self.quotes_now(symbol), self.catalog.outlier_threshold)
         return found
 
-    def local_last_at(self, symbol: str, t: int, fast: bool = False, remember: bool = True) -> int:
+    def local_last_at(self, symbol: str, t: int, fast: bool = False, passing: bool = False) -> int:
         """The local index's last price at second t <= now.
 
         Without MtGox in it the index at a past second is pure, so it is cached by (symbol, second)
-        in the price model (unless `remember` is off: a point asked for only once), and reused only
-        where the world has no MtGox trade for that second: MtGox's part is the engine's trade log,
-        and its weight today's volume."""
+        in the price model (`passing`: a second asked for only briefly, see remember_index), and
+        reused only where the world has no MtGox trade for that second: MtGox's part is the
+        engine's trade log, and its weight today's volume."""
         if t >= self.now:
             return self.local_index_now(symbol)[0].last
         gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL else None
         if gox is None:
-            cached = self.model.index_cache.get((symbol, t))
+            cached = self.model.cached_index(symbol, t)
             if cached is None:
                 quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
                 cached = combine(quotes, self.catalog.outlier_threshold)[0].last
-                if remember:
-                    self.model.remember_index(symbol, t, cached)
+                self.model.remember_index(symbol, t, cached, passing)
             return cached
         quotes = self.quotes_at(symbol, t, fast)
         quotes[MTGOX] = gox
@@ -314,8 +313,8 @@ class View:
         index, weights = self.local_index_now(symbol)
         stats = [(s, weights[n]) for n, s in ((n, self.stats(n, symbol)) for n in weights) if s is not None]
         now = self.now
-        # the opens are a day, a week and a month before this second: never asked for again
-        open_day = self.local_last_at(symbol, now - DAY, remember=False)
+        # the opens are a day, a week and a month before this second: asked for during this second only
+        open_day = self.local_last_at(symbol, now - DAY, passing=True)
         high = max(wavg([(s.high, w) for s, w in stats]), index.last, open_day)
         low = min(wavg([(s.low, w) for s, w in stats]), index.last, open_day)
         week = [now // (6 * HOUR) * 6 * HOUR - i * 6 * HOUR for i in range(28)]
@@ -329,8 +328,8 @@ class View:
             high,
             low,
             open_day,
-            self.local_last_at(symbol, now - 7 * DAY, remember=False),
-            self.local_last_at(symbol, now - 30 * DAY, remember=False),
+            self.local_last_at(symbol, now - 7 * DAY, passing=True),
+            self.local_last_at(symbol, now - 30 * DAY, passing=True),
             wavg([(s.vwap, w) for s, w in stats]),
             sum(self.local_last_at(symbol, t) for t in week) // len(week),
             sum(self.local_last_at(symbol, t) for t in month) // len(month),

@@ -32,6 +32,7 @@ AMOUNT = 10**8
 RATE = 10**8
 MINUTE = 60
 HOUR = 3600
+PASSING = 4096  # pure indices at seconds asked for only briefly (a ticker's opens): ~40 s of them
 MARKET_INSTANTS = 128  # each holds every exchange's quotes: ~60 KB
 DAY = 86_400
 YEAR = 365 * DAY
@@ -106,15 +107,24 @@ class PriceModel:
                 )
         self._cache: OrderedDict[int, dict[str, dict[str, Quote]]] = OrderedDict()
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
+        self.passing_cache: dict[tuple[str, int], int] = {}  # the same, for seconds asked for only briefly
         # (exchange, symbol, first hour, last hour) -> (max, min, sum, count) of the hourly lasts between
         self.hours_cache: dict[tuple[str, str, int, int], tuple[int, int, int, int]] = {}
         self._members: dict[str, dict[str, frozenset[str]]] = {}  # live exchange -> members()
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
 
-    def remember_index(self, symbol: str, t: int, last: int) -> None:
-        if len(self.index_cache) >= 200_000:
-            self.index_cache.clear()
-        self.index_cache[(symbol, t)] = last
+    def remember_index(self, symbol: str, t: int, last: int, passing: bool = False) -> None:
+        """Cache a pure local index; a `passing` one (asked for during one second only) in a small
+        cache of its own, so that it does not crowd out the points asked for again and again."""
+        cache, size = (self.passing_cache, PASSING) if passing else (self.index_cache, 200_000)
+        if len(cache) >= size:
+            cache.clear()
+        cache[(symbol, t)] = last
+
+    def cached_index(self, symbol: str, t: int) -> int | None:
+        key = (symbol, t)
+        found = self.index_cache.get(key)
+        return self.passing_cache.get(key) if found is None else found
 
     def members(self, live: str) -> dict[str, frozenset[str]]:
         """The exchanges that trade each local symbol and count in its index, but for `live` (one
