@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)
-    app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()])
+    app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)
     _document(app)
     return app
 

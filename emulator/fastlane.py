@@ -30,7 +30,8 @@ MATCHED_PATHS = 4096  # distinct hot paths remembered (one per market and symbol
 
 
 class FastLane:
-    def __init__(self, routes: Sequence[Route]) -> None:
+    def __init__(self, routes: Sequence[Route], registry: WorldRegistry | None = None) -> None:
+        self.registry = registry  # the app's (app.state.registry, which costs a failed lookup to read)
         self.exact: dict[str, tuple[Endpoint, str]] = {}  # path -> (endpoint, its API)
         self.patterns: list[Route] = []
         self.matched: dict[str, tuple[Endpoint, str, dict[str, object]]] = {}  # path -> a pattern's match
@@ -68,16 +69,19 @@ class FastLane:
         found = self.match(scope)
         if found is None:
             return False
+        if self.registry is None:
+            return False
         tenant = tenant_in_headers(scope)
-        registry: WorldRegistry = app.state.registry  # type: ignore[attr-defined]
-        world = registry.worlds.get(tenant)
+        world = self.registry.worlds.get(tenant)
         if world is None:
             return False
         if has_http_faults(world):
             return False
         endpoint, api = found
         scope["app"] = app
-        scope.setdefault("state", {})["tenant"] = tenant
+        state = scope.setdefault("state", {})
+        state["tenant"] = tenant
+        state["world"] = world  # found already: tenancy.world_of takes it from here
         started, wall, market = time.perf_counter(), time.time(), world.clock.now()
         try:
             response = await endpoint(Request(scope, receive))

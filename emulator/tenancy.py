@@ -78,8 +78,11 @@ def tenant_of(connection: HTTPConnection) -> str:
 
 
 def world_of(connection: HTTPConnection) -> World:
-    """The request's world, synced to its clock: what every route starts from."""
-    registry: WorldRegistry = connection.app.state.registry
-    world = registry.get(tenant_of(connection))
+    """The request's world, synced to its clock: what every route starts from (the fast lane,
+    emulator.fastlane, leaves the world it found in the scope's state)."""
+    world: World | None = connection.scope.get("state", {}).get("world")
+    if world is None:
+        registry: WorldRegistry = connection.app.state.registry
+        world = registry.get(tenant_of(connection))
     world.sync()
     return world
