@@ -119,9 +119,11 @@ class KeyBody(BaseModel):
 def create_account(body: AccountBody, request: Request) -> JSON:
     world = world_of(request)
     name = body.name
-    while name is None or (body.name is None and world.directory.user(name) is not None):
+    if name is None:
         name = person_name(world.rng)  # seeded from the world, so the same calls give the same names
-    if world.directory.user(name) is not None:
+        while world.directory.user(name) is not None:
+            name = person_name(world.rng)
+    elif world.directory.user(name) is not None:
         return JSON({"error": f"account {name!r} exists"}, status_code=409)
     for currency in body.balances:
         if currency not in ("BTC", *CURRENCIES):

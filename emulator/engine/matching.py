@@ -11,7 +11,7 @@
 from bisect import insort
 from typing import Any, Protocol
 
-from emulator.engine.book import Level, OrderBook
+from emulator.engine.book import Level, OrderBook, new_level
 from emulator.engine.events import CANCELLED, DEPTH, FILL, ITEM, MOVE, ORDER, RESTED, Record
 from emulator.engine.ledger import Account, Ledger
 from emulator.engine.orders import ASK, BID, Order, OrderStatus, new_order
@@ -73,7 +73,7 @@ class MatchingEngine:
             account = self.ledger.open(user)
         oid = self.next_oid
         self.next_oid = oid + 1
-        # the later of now and the last priority + 1 (that sum is only made when it is needed)
+        # _next_priority written out
         priority = self.last_priority
         priority = now if now > priority else priority + 1
         self.last_priority = priority
@@ -118,14 +118,7 @@ class MatchingEngine:
             order.held = 0
             order.level = None
             order.filled = self._activate(account, order, book, amount, "added", now)
-            if self._touched:
-                self._now = now
-                self._finish()
-            else:  # only this book changed: _finish, written out
-                deltas = book.deltas
-                if deltas:
-                    self.events.append((DEPTH, currency, deltas, now))
-                    book.deltas = {}
+            self._settle(book, now)
         else:  # the commonest case: funded and not crossing, so it rests whole and wakes nobody
             held[hold_currency] = holding
             order.held = hold
@@ -236,13 +229,7 @@ class MatchingEngine:
             if free < order.amount:
                 order.amount = free
         filled = self._activate(account, order, book, order.amount, "added", now)
-        if self._touched:
-            self._finish()
-        else:  # only this book changed: _finish, written out
-            deltas = book.deltas
-            if deltas:
-                self.events.append((DEPTH, book.currency, deltas, now))
-                book.deltas = {}
+        self._settle(book, now)
         order.waiting_oid = None
         order.filled = filled
         return order
@@ -282,13 +269,16 @@ class MatchingEngine:
         oid = self.next_oid
         self.next_oid = oid + 1
         now = self._now
-        priority = self.last_priority + 1
-        if now > priority:
-            priority = now
-        self.last_priority = priority
-        order = new_order(oid, account.name, side, currency, price, amount, priority, now, account)
+        order = new_order(oid, account.name, side, currency, price, amount, self._next_priority(now), now, account)
         self.orders[oid] = order
         return order
+
+    def _next_priority(self, now: int) -> int:
+        """The time priority of an order entering now: the later of now and the last one + 1 (so
+        orders of one instant keep their order). `place` writes this out."""
+        priority = self.last_priority
+        priority = self.last_priority = now if now > priority else priority + 1
+        return priority
 
     def _close(self, order: Order) -> None:
         del self.orders[order.oid]
@@ -494,11 +484,8 @@ class MatchingEngine:
                     account.held[ITEM] += hold
                 order.held = hold
                 home = own.levels.get(key)
-                if home is None:  # new_level written out
-                    home = own.levels[key] = Level()
-                    home.price = price
-                    home.orders = {}
-                    home.volume = 0
+                if home is None:
+                    home = own.levels[key] = new_level(price)
                     insort(own.keys, key)
                 home.orders[order.oid] = order
                 home.volume += remaining
@@ -508,6 +495,18 @@ class MatchingEngine:
         else:
             del self.orders[order.oid]
         return start - remaining
+
+    def _settle(self, book: OrderBook, now: int) -> None:
+        """_finish after an operation that matched in `book`: when it woke nobody, only that book's
+        deltas are published, without walking every book."""
+        if self._touched:
+            self._now = now
+            self._finish()
+            return
+        deltas = book.deltas
+        if deltas:
+            self.events.append((DEPTH, book.currency, deltas, now))
+            book.deltas = {}
 
     def _touch(self, user: str) -> None:
         if user in self.waiting:
@@ -542,7 +541,7 @@ class MatchingEngine:
             queue.remove(order)
             if not queue:
                 del self.waiting[user]
-            order.priority = self.last_priority = max(self._now, self.last_priority + 1)
+            order.priority = self._next_priority(self._now)
             self._activate(account, order, self.books[order.currency], order.amount - before, "activated", self._now)
 
     # -- snapshot ----------------------------------------------------------------------------
