@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from emulator import __version__
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.mtgox import routes as mtgox
+from emulator.boundary import ErrorBoundary
 from emulator.control import fault_routes
 from emulator.control import routes as control
 from emulator.control.faults import FaultMiddleware
@@ -92,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.connections = Connections()
-    app.add_middleware(FaultMiddleware)  # innermost: the journal outside it records what clients saw
+    app.add_middleware(ErrorBoundary)  # innermost: a failing route still answers in its API's style
+    app.add_middleware(FaultMiddleware)  # the journal outside it records what clients saw
     app.add_middleware(JournalMiddleware)
     app.add_middleware(TenantMiddleware)
 

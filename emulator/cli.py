@@ -17,7 +17,7 @@ def _serve_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the emulator (both APIs and the control plane)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; env EMULATOR_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8000; env EMULATOR_PORT)")
-    serve.add_argument("--seed", type=int, help="world seed (default 1; env EMULATOR_SEED)")
+    serve.add_argument("--seed", type=int, help="world seed (default: the scenario's, else 1; env EMULATOR_SEED)")
     serve.add_argument("--speed", type=float, help="market seconds per wall second (env EMULATOR_SPEED)")
     serve.add_argument("--clock", choices=("realtime", "manual"), help="clock mode (env EMULATOR_CLOCK)")
     serve.add_argument("--start", help="market start instant, ISO 8601 or unix seconds (env EMULATOR_START)")
@@ -25,13 +25,13 @@ def _serve_parser(commands: Any) -> None:
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
 
 
-def banner(settings: "Settings", port: int) -> str:
+def banner(settings: "Settings", port: int, seed: int) -> str:
     host = settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     return "\n".join(
         [
-            f"btc-market-emulator listening on {host}:{port} (seed {settings.seed}, clock {settings.clock})",
+            f"btc-market-emulator listening on {host}:{port} (seed {seed}, clock {settings.clock})",
             f"  MtGox HTTP          {base}/code/   (alias {base}/api/0/)",
             f"  MtGox websocket     ws://{shown}:{port}/mtgox",
             f"  BitcoinAverage      {base}/indices/   (websockets under ws://{shown}:{port}/websocket/)",
@@ -63,8 +63,14 @@ def serve(args: argparse.Namespace) -> int:
             print(f"serve: {field} ({source}): {problem['msg']}", file=sys.stderr)
         gc.enable()
         return 2
-    server = EmulatorServer(create_app(settings), settings.host, settings.port, args.log_level)
-    server.on_started.append(lambda started: print(banner(settings, started.port), flush=True))
+    app = create_app(settings)
+    server = EmulatorServer(app, settings.host, settings.port, args.log_level)
+
+    def announce(started: EmulatorServer) -> None:
+        seed = app.state.registry.get("default").seed  # the scenario's unless --seed was given
+        print(banner(settings, started.port, seed), flush=True)
+
+    server.on_started.append(announce)
     server.on_started.append(_collect_again)
     server.run()
     return 0
@@ -77,6 +83,7 @@ def _collect_again(server: object) -> None:
 
 def replay(args: argparse.Namespace) -> int:
     from emulator.market.scenario import ScenarioError, load, parse_duration
+    from emulator.market.world import chosen_seed
     from emulator.replay import write
 
     try:
@@ -90,9 +97,8 @@ def replay(args: argparse.Namespace) -> int:
     else:
         with open(args.out, "w", encoding="utf-8") as out:
             count = write(story, args.seed, seconds, out)
-    print(
-        f"replay: {count} messages from {story.name} (seed {args.seed}, {seconds:g} s) to {args.out}", file=sys.stderr
-    )
+    seed = chosen_seed(args.seed, story)
+    print(f"replay: {count} messages from {story.name} (seed {seed}, {seconds:g} s) to {args.out}", file=sys.stderr)
     return 0
 
 

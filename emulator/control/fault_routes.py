@@ -16,7 +16,7 @@ from fastapi import Query, Request
 
 from emulator.control.auth import control_router
 from emulator.control.journal import journal_of
-from emulator.market.clock import MICROS
+from emulator.market.clock import MAX_UNIX_SECONDS, MICROS
 from emulator.market.faults import faults_of
 from emulator.responses import JSON
 from emulator.tenancy import world_of
@@ -81,7 +81,9 @@ def get_journal(
     method: str | None = Query(None, max_length=16),
     path: str | None = Query(None, max_length=1000, description="fnmatch glob on the API path"),
     status: int | None = Query(None, ge=0, le=999),
-    since: float | None = Query(None, ge=0, description="market time, unix seconds"),
+    since: float | None = Query(
+        None, ge=0, le=MAX_UNIX_SECONDS, allow_inf_nan=False, description="market time, unix seconds"
+    ),
     fault: bool | None = Query(None, description="only entries a fault did (true) or did not (false) hit"),
     limit: int | None = Query(None, ge=1, le=10_000),
 ) -> dict[str, Any]:

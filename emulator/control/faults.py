@@ -18,10 +18,10 @@ Effects, as a client sees them (choices where the brief is silent):
   httpx.ASGITransport) see `InjectedReset`, a ConnectionResetError. Uvicorn's log line for it is
   filtered out: the journal records the hit.
 - `mysql_error`: HTTP 200, text/plain `MySQL error, please retry later` (spec §1.6).
-- `stale`: GET answers of paths covered by a stale rule are cached per world (last good 200, keyed
-  by path and query, 256 at most); a hit serves the cached answer while it is at most `max_age`
-  seconds of market time old, and otherwise serves a fresh one and caches it. Non-GET requests are
-  never served stale.
+- `stale`: GET answers of paths covered by a stale rule are cached per world timeline (last good 200,
+  keyed by path and query, 256 at most; a reset or restore forgets them); a hit serves the cached
+  answer while it is at most `max_age` seconds of market time old, and otherwise serves a fresh one
+  and caches it. Non-GET requests are never served stale.
 HTTP rules also apply to websocket handshakes (as method GET, e.g. `{"path": "/mtgox", "effect":
 "status"}` refuses reconnects during an outage): `latency` delays the handshake, and `status`,
 `rate_limit`, `mysql_error` and `reset` refuse it, with the effect's HTTP answer when the server
@@ -32,7 +32,7 @@ A rule that breaks while being applied is logged and the request served normally
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from http import HTTPStatus
@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.market.clock import MICROS
 from emulator.market.faults import FaultRule, faults_of, has_http_faults
+from emulator.market.memo import Memo
 from emulator.market.world import World
 from emulator.responses import JSON
 from emulator.tenancy import DEFAULT, TenantError
@@ -150,11 +151,12 @@ class Cached:
     body: bytes
 
 
-def _cache(world: World) -> "OrderedDict[tuple[str, bytes], Cached]":
-    cache = world.attachments.get(CACHE)
-    if not isinstance(cache, OrderedDict):
-        cache = world.attachments[CACHE] = OrderedDict()
-    return cache
+def _cache(world: World) -> dict[Hashable, Cached]:
+    """The last good answers of the world's timeline (a reset or restore starts a new one), oldest first."""
+    memo = world.attachments.get(CACHE)
+    if not isinstance(memo, Memo):
+        memo = world.attachments[CACHE] = Memo(CACHE_LIMIT)
+    return memo.values(world.epoch)
 
 
 class FaultMiddleware:
@@ -243,7 +245,7 @@ class FaultMiddleware:
 
         await self.app(scope, receive, capture)
         if complete and start.get("status") == 200 and sum(map(len, parts)) <= CACHE_BODY_LIMIT:
+            cache.pop(key, None)  # to the end: the oldest entries go first
             cache[key] = Cached(now, 200, list(start.get("headers", [])), b"".join(parts))
-            cache.move_to_end(key)
             while len(cache) > CACHE_LIMIT:
-                cache.popitem(last=False)
+                del cache[next(iter(cache))]

@@ -12,7 +12,7 @@ from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
 from emulator.market.clock import MICROS, checked_instant
 from emulator.market.identities import person_name
-from emulator.market.world import CURRENCIES, World, parse_instant, unit_scale
+from emulator.market.world import FEE_PERCENT, World, parse_instant, unit_scale
 from emulator.responses import JSON
 from emulator.tenancy import tenant_of, world_of
 
@@ -100,13 +100,39 @@ async def advance(body: AdvanceBody, request: Request) -> dict[str, Any]:
     return clock_view(world)
 
 
+MAX_BALANCE = {"BTC": MAX_BTC, "USD": 10**12 * price_scale("USD")}  # 21M BTC; a trillion dollars
+
+
+def _checked_balances(balances: dict[str, str]) -> dict[str, str]:
+    """Known currencies, each a decimal string from 0 to its bound (a validator: ValueError in words)."""
+    for currency, text in balances.items():
+        if currency not in MAX_BALANCE:
+            raise ValueError(f"unknown currency {currency[:16]!r}: use {' or '.join(MAX_BALANCE)}")
+        bound = MAX_BALANCE[currency]
+        units = parse_units(text, unit_scale(currency))  # ValueError for anything but a finite decimal
+        if not 0 <= units <= bound:
+            raise ValueError(f"{currency} balance must be from 0 to {to_decimal_string(bound, unit_scale(currency))}")
+    return balances
+
+
+def _checked_fee(fee: str | None) -> str | None:
+    """A percentage from 0 up to (not including) 100 (a validator: ValueError in words)."""
+    if fee is not None and not 0 <= parse_units(fee, FEE_PERCENT) < 100 * FEE_PERCENT:
+        raise ValueError("fee is a percentage from 0 up to (not including) 100")
+    return fee
+
+
 class AccountBody(BaseModel):
     name: str | None = Field(
         None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$", description="absent: a generated name"
     )
     password: str = Field(..., min_length=1, max_length=256)
-    balances: dict[str, str] = Field(default_factory=dict, description='decimal strings, e.g. {"BTC": "10"}')
-    fee: str | None = Field(None, description="trade fee in percent, default 0.65")
+    balances: Annotated[dict[str, str], AfterValidator(_checked_balances)] = Field(
+        default_factory=dict, description='decimal strings from 0, e.g. {"BTC": "10"}'
+    )
+    fee: Annotated[str | None, AfterValidator(_checked_fee)] = Field(
+        None, description="trade fee in percent, from 0 up to 100 (default 0.65)"
+    )
 
 
 class KeyBody(BaseModel):
@@ -125,13 +151,7 @@ def create_account(body: AccountBody, request: Request) -> JSON:
             name = person_name(world.rng)
     elif world.directory.user(name) is not None:
         return JSON({"error": f"account {name!r} exists"}, status_code=409)
-    for currency in body.balances:
-        if currency not in ("BTC", *CURRENCIES):
-            return JSON({"error": f"unknown currency {currency!r}"}, status_code=400)
-    try:
-        world.add_user(name, body.password, body.balances, body.fee)
-    except (ValueError, ArithmeticError) as exc:
-        return JSON({"error": f"bad balances or fee: {exc}"}, status_code=400)
+    world.add_user(name, body.password, body.balances, body.fee)
     return JSON(account_view(world, name), status_code=201)
 
 
@@ -198,6 +218,7 @@ def scenario_view(world: World) -> dict[str, Any]:
     return {
         "name": story.name if story else None,
         "description": story.description if story else None,
+        "seed": world.seed,
         "steps": len(story.timeline) if story else 0,
         "done": world.scenario_done,
         "pending": len(pending),
@@ -322,4 +343,5 @@ def add_transaction(body: TransactionBody, request: Request) -> dict[str, Any]:
     world = world_of(request)
     when = parse_instant(body.time) // MICROS
     world.transactions[body.hash.lower()] = when
+    world.changed()
     return {"hash": body.hash.lower(), "time": when}

@@ -9,7 +9,14 @@ from decimal import Decimal, InvalidOperation
 BTC_SCALE = 10**8
 FIAT_SCALE = 10**5
 PRICE_SCALES: dict[str, int] = {"JPY": 10**3}
+MAX_DIGITS = 24  # digits before the point that parse_units takes: far above any amount or price
 PPM = 1_000_000  # fee rates are parts per million: 0.65% is 6500
+
+
+def is_digits(text: str, most: int) -> bool:
+    """A non-negative integer in plain ASCII digits, at most `most` of them (str.isdigit() also takes
+    "²" and "٣", which int() then refuses)."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
 
 
 def price_scale(currency: str) -> int:
@@ -50,4 +57,6 @@ def parse_units(text: str, scale: int) -> int:
         raise ValueError(f"not a number: {text!r}") from exc
     if not number.is_finite():
         raise ValueError(f"not a finite number: {text!r}")
+    if number.adjusted() > MAX_DIGITS:  # 1e400 would be a 400-digit int, 1e999999 overflows Decimal
+        raise ValueError(f"number too large: {text!r}")
     return int(number * scale)

@@ -10,29 +10,41 @@ import heapq
 import random
 from collections import deque
 from collections.abc import Callable
-from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade, facts
+from emulator.engine.ledger import DEFAULT_FEE_PPM
 from emulator.engine.units import BTC_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
 from emulator.market.clock import MICROS, Clock, Mode, wall_micros
 from emulator.market.clock import parse_instant as parse_instant  # re-exported: where callers look for it
 from emulator.market.flow import RandomFlow
+from emulator.market.memo import fresh_identity
 from emulator.market.trades import TradeLog
 
 if TYPE_CHECKING:  # a world without a scenario starts without the scenario schema
     from emulator.market.scenario import Scenario, Step
 
 CURRENCIES = ("USD",)
+DEFAULT_SEED = 1
+FEE_PERCENT = PPM // 100  # fees are given in percent and kept in parts per million
 RESET = "reset"  # published on the "reset" topic when the world is rebuilt or restored
 WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
 
 
 def unit_scale(currency: str) -> int:
     return BTC_SCALE if currency == "BTC" else price_scale(currency)
+
+
+def chosen_seed(seed: int | None, scenario: "Scenario | None") -> int:
+    """The seed a world runs on: the one given (`--seed`), else its scenario's, else DEFAULT_SEED."""
+    if seed is not None:
+        return seed
+    if scenario is not None and scenario.seed is not None:
+        return scenario.seed
+    return DEFAULT_SEED
 
 
 class Model(Protocol):
@@ -67,8 +79,7 @@ class World:
         self.bus = Bus()
         self.flow_enabled = flow
         self.scenario = scenario
-        if seed is None:
-            seed = scenario.seed if scenario is not None and scenario.seed is not None else 1
+        seed = chosen_seed(seed, scenario)
         if scenario is not None:
             start = parse_instant(scenario.start) if scenario.start and start is None else start
         self.configured_start = start  # where a reset goes back to (None: the wall clock)
@@ -88,7 +99,8 @@ class World:
         self.wallets: dict[str, deque[BalanceChange]] = {}
         self.timers: list[tuple[int, int, str]] = []
         self._timer_seq = 0
-        self.version = 0
+        self.version = 0  # changes counted in this world (snapshots keep it: deterministic)
+        self.epoch = self.identity = fresh_identity()  # never repeated: what caches are keyed on
         self.now = self.clock.now()
         self.started = self.now
         self.exchange_status: dict[str, dict[str, Any]] = {}  # BitcoinAverage exchanges a scenario changed
@@ -114,6 +126,15 @@ class World:
                 self.schedule(self.started + int(step.at * MICROS), f"scenario:{index}")
             self._scenario_handlers()
 
+    def changed(self) -> None:
+        """Note a change made beside the engine (accounts, transactions, exchange status): answers
+        derived from the world as it was are not to be served again."""
+        self.identity = fresh_identity()
+
+    def state_key(self) -> tuple[int, int]:
+        """What a cached answer of this world at this market second is keyed on (see market.memo)."""
+        return self.identity, self.now // MICROS
+
     @property
     def trades(self) -> TradeLog:
         """Every trade: the day of history before the start, then the live ones. The history is made
@@ -134,6 +155,7 @@ class World:
         def run(now: int) -> None:
             self.scenario_done += 1
             run_step(self, step)
+            self.changed()  # a step may change what the engine does not see (exchanges, keys, faults)
 
         return run
 
@@ -247,12 +269,21 @@ class World:
     def add_user(
         self, name: str, password: str, balances: dict[str, str] | None = None, fee: str | None = None
     ) -> None:
-        fee_ppm = int(Decimal(fee) * PPM / 100) if fee is not None else 6500
+        """Open an account; ValueError (and nothing changed) for a fee outside [0, 100) percent or a
+        negative or unparsable balance."""
+        fee_ppm = DEFAULT_FEE_PPM if fee is None else parse_units(fee, FEE_PERCENT)
+        if not 0 <= fee_ppm < PPM:
+            raise ValueError("fee is a percentage from 0 up to (not including) 100")
+        deposits = {
+            currency: parse_units(str(amount), unit_scale(currency)) for currency, amount in (balances or {}).items()
+        }
+        if any(units < 0 for units in deposits.values()):
+            raise ValueError("balances cannot be negative")
         user = self.directory.add_user(name, password, fee_ppm, self.rng)
+        self.changed()
         self.wallets[user.name] = deque(maxlen=WALLET_HISTORY)
         self.engine.set_fee(user.name, fee_ppm)
-        for currency, amount in (balances or {}).items():
-            units = parse_units(str(amount), unit_scale(currency))
+        for currency, units in deposits.items():
             if units > 0:
                 self.deposit(user.name, currency, units)
 
@@ -279,6 +310,7 @@ class World:
         if not records:
             return
         self.version += 1
+        self.identity = fresh_identity()
         bus = self.bus
         for event in facts(records):
             if isinstance(event, Trade):
@@ -339,6 +371,7 @@ class World:
         self.now = state["now"]
         self.started = state["started"]
         self.version = state["version"]
+        self.epoch = self.identity = fresh_identity()  # the restored world is not the one it was saved from
         version, internal, gauss = state["rng"]
         self.rng = random.Random()
         self.rng.setstate((version, tuple(internal), gauss))

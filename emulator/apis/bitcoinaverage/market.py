@@ -17,7 +17,7 @@ Choices where the spec is silent:
   its market share (its index volume over the crypto's total), gives the USD value; every fiat's
   value is that times the fiat's rate. Its volume is the crypto's total volume; `volume_percent` is
   the fiat's market share (0 for a fiat without a local market).
-- Exchanges' numbers are for the second: the view is cached per (world version, second).
+- Exchanges' numbers are for the second: the view is cached per (world identity, second): see market.memo.
 """
 
 from bisect import bisect_right

@@ -23,6 +23,7 @@ from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.prices import PriceModel
 from emulator.market.accounts import random_token
 from emulator.market.clock import MICROS
+from emulator.market.memo import Memo
 from emulator.market.world import register_model
 
 if TYPE_CHECKING:
@@ -48,8 +49,8 @@ class AverageModel:
         self.tickets: dict[str, Ticket] = {}
         self.clients: dict[str, int] = {}  # public key -> connected websocket clients
         self.key_header = self.catalog.plans.key_header
-        self._prices: tuple[tuple[int, int, float], PriceModel] | None = None
-        self._view: tuple[tuple[int, int, int, int], View] | None = None
+        self._prices: Memo[PriceModel] = Memo(limit=1)  # per timeline: a pure function of seed and start
+        self._view: Memo[View] = Memo(limit=1)  # per state of the world and market second
 
     # -- snapshot ---------------------------------------------------------------------------
 
@@ -65,7 +66,6 @@ class AverageModel:
         self.tickets = {t: Ticket(*v) for t, v in state.get("tickets", {}).items()}
         self.clients = {}
         self.key_header = state.get("key_header", self.catalog.plans.key_header)
-        self._view = None
 
     # -- the market -------------------------------------------------------------------------
 
@@ -77,25 +77,21 @@ class AverageModel:
         if status != self._status:
             self._status = status
             self.catalog = self.base.with_status(world.exchange_status) if status else self.base
-            self._prices = None
-            self._view = None
         return self.catalog
 
     def prices(self, world: "World") -> PriceModel:
+        """The price model of the world's timeline (made again after a reset or restore)."""
         catalog = self.catalog_for(world)
-        started = world.started // MICROS
-        key = (world.seed, started, world.opening_price)
-        if self._prices is None or self._prices[0] != key:
-            self._prices = (key, PriceModel(catalog, world.seed, started, world.opening_price))
-        return self._prices[1]
+        return self._prices.get(
+            (world.epoch, self._status),
+            "prices",
+            lambda: PriceModel(catalog, world.seed, world.started // MICROS, world.opening_price),
+        )
 
     def view(self, world: "World") -> View:
-        """The view at the world's current second (cached per world version and second)."""
+        """The view at the world's current state and second."""
         prices = self.prices(world)
-        key = (world.seed, world.started, world.version, world.now // MICROS)
-        if self._view is None or self._view[0] != key:
-            self._view = (key, View(self.catalog, prices, world))
-        return self._view[1]
+        return self._view.get(world.state_key(), "view", lambda: View(self.catalog, prices, world))
 
     def transaction_time(self, world: "World", tx_hash: str) -> int | None:
         """When a transaction was made (unix seconds): added to the world at run time, or a fixture."""

@@ -360,7 +360,7 @@ def one_symbol(
     request: Request, market: str, symbol: str, render: Callable[[Ticker, Context], Any], memo: str | None = None
 ) -> Response:
     """One rendering of one symbol's ticker (404 when the market has no such symbol). With `memo`
-    (for renderings of the ticker alone) the bytes are made once per view: world version and second."""
+    (for renderings of the ticker alone) the bytes are made once per view: world state and second."""
 
     def body(ctx: Context) -> Any:
         key = (memo or "", market, symbol)  # as asked: a hit was checked when it was made

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 
 from emulator.apis.mtgox.models import SESSION_COOKIE, MtGoxModel
 from emulator.apis.mtgox.params import BadRequest
+from emulator.engine.units import is_digits
 from emulator.market.world import World
 
 NOT_LOGGED_IN = "Not logged in."
@@ -56,7 +57,7 @@ def _check_signature(world: World, key: str, sign: str, params: dict[str, str], 
     if not hmac.compare_digest(sent, expected):
         raise BadRequest("Invalid signature.")
     nonce_text = params.get("nonce", "")
-    if not nonce_text.isdigit() or len(nonce_text) > 30:
+    if not is_digits(nonce_text, 30):
         raise BadRequest("Invalid nonce: send an integer nonce in the body.")
     nonce = int(nonce_text)
     if nonce <= record.last_nonce:

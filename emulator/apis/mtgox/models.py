@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable
 from functools import lru_cache
 from typing import Any
 
+from emulator.market.memo import Memo
 from emulator.market.world import World, register_model
 
 SESSION_COOKIE = "mtgox_session"
@@ -23,22 +24,11 @@ class MtGoxModel:
         self.world = world
         self.sessions: dict[str, str] = {}  # token -> user name
         self.logins = 0
-        self._rendered: dict[Hashable, bytes] = {}
-        self._rendered_at: tuple[int, int] = (-1, -1)
+        self._rendered: Memo[bytes] = Memo()
 
     def rendered(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
-        """A public answer's bytes, rendered once per world version and market second."""
-        world = self.world
-        now = (world.version, world.now // 1_000_000)
-        if now != self._rendered_at:
-            self._rendered.clear()
-            self._rendered_at = now
-        body = self._rendered.get(key)
-        if body is None:
-            if len(self._rendered) > 256:  # e.g. many different `since` values in one second
-                self._rendered.clear()
-            body = self._rendered[key] = render()
-        return body
+        """A public answer's bytes, rendered once per state of the world and market second."""
+        return self._rendered.get(self.world.state_key(), key, render)
 
     def login(self, user: str) -> str:
         """A session token: unguessable without the seed, yet the same bytes every run."""

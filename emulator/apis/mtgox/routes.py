@@ -30,7 +30,7 @@ from emulator.apis.mtgox.params import BadRequest, read_params
 from emulator.apis.mtgox.websocket import mtgox_socket
 from emulator.engine import ASK, BID
 from emulator.engine.ledger import InsufficientFunds
-from emulator.engine.units import BTC_SCALE, parse_units, price_scale
+from emulator.engine.units import BTC_SCALE, is_digits, parse_units, price_scale
 from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
@@ -126,7 +126,7 @@ def get_trades(call: Call) -> Any:
         now = call.world.now
         chosen = trades.between(now - DAY, now)
     else:
-        if not since.isdigit() or len(since) > 20:
+        if not is_digits(since, 20):
             raise BadRequest("Invalid since.")
         chosen = trades.since(int(since), TRADES_PAGE)
     return [rendering.trade(t) for t in chosen]
