@@ -323,8 +323,19 @@ async def put_state(request: Request) -> dict[str, Any]:
             world.restore(saved)  # a broken snapshot must not leave a broken world behind
             raise
     except Exception as exc:
-        raise HTTPException(400, f"not a snapshot from GET /_emulator/state: {type(exc).__name__}: {exc}") from exc
+        raise HTTPException(400, f"not a snapshot from GET /_emulator/state: {snapshot_problem(exc)}") from exc
     return {"restored": True, "version": world.version, "clock": clock_view(world)}
+
+
+def snapshot_problem(exc: Exception) -> str:
+    """What was wrong with a snapshot, in words (never a Python repr)."""
+    if isinstance(exc, orjson.JSONDecodeError):
+        return "the body is not JSON"
+    if isinstance(exc, KeyError):
+        return f"the field {str(exc.args[0])[:64]!r} is missing"
+    if isinstance(exc, ValueError) and str(exc):
+        return str(exc)[:200]
+    return "a field has the wrong shape or type"
 
 
 # -- blockchain transactions -------------------------------------------------------------------

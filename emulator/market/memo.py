@@ -6,10 +6,12 @@ exchange status), and above all every reset and restore. A version number restar
 and comes back with a snapshot, so a cache keyed on it can show a discarded world; an identity
 cannot come back, in this tenant or any other. `epoch` is the same kind of number taken only on
 reset and restore: the timeline a world is on, for what may outlive single changes (the `stale`
-fault effect's last good answers, the BitcoinAverage price model).
+fault effect's last good answers).
 
 Every cache of something derived from a world is a `Memo` keyed on one of these (with the market
 second where the answer depends on time), so a cache cannot be written that forgets to be dropped.
+The one other kind of key is the whole input of a pure function that reads nothing of the world's
+state (the BitcoinAverage price model: seed, start, opening price, exchange status).
 """
 
 import itertools

@@ -18,7 +18,7 @@ from emulator.engine.ledger import DEFAULT_FEE_PPM
 from emulator.engine.units import BTC_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
-from emulator.market.clock import MICROS, Clock, Mode, wall_micros
+from emulator.market.clock import EARLIEST, LATEST, MICROS, Clock, Mode, wall_micros
 from emulator.market.clock import parse_instant as parse_instant  # re-exported: where callers look for it
 from emulator.market.flow import RandomFlow
 from emulator.market.memo import fresh_identity
@@ -32,6 +32,7 @@ DEFAULT_SEED = 1
 FEE_PERCENT = PPM // 100  # fees are given in percent and kept in parts per million
 RESET = "reset"  # published on the "reset" topic when the world is rebuilt or restored
 WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
+MAX_UNITS = 10**24  # no balance, amount or price a snapshot may hold is larger
 
 
 def unit_scale(currency: str) -> int:
@@ -407,4 +408,22 @@ class World:
                 self.model(name)  # a model the snapshot has and this world had not made yet
         for name, model in self.models.items():
             model.restore(state["models"].get(name, {}))  # a model with nothing in it was left out
+        self._check_numbers()
         self.bus.publish("reset", RESET)
+
+    def _check_numbers(self) -> None:
+        """ValueError, in words, when a restored world holds numbers no operation could have made
+        (a hand-edited snapshot): the caller then puts the world back as it was."""
+        if not EARLIEST <= self.now <= LATEST or not EARLIEST <= self.started <= LATEST:
+            raise ValueError("the clock is outside 2009-01-03 .. 2100-01-01")
+        for account in self.engine.ledger.accounts.values():
+            if not (type(account.fee_ppm) is int and 0 <= account.fee_ppm < PPM):
+                raise ValueError(f"account {account.name!r}: the fee must be an integer from 0 to {PPM - 1} ppm")
+            for currency, units in (*account.balance.items(), *account.held.items()):
+                if not (type(units) is int and 0 <= units <= MAX_UNITS):
+                    raise ValueError(f"account {account.name!r}: {currency} must be a whole number of units from 0")
+        for order in self.engine.orders.values():
+            if type(order.amount) is not int or order.amount <= 0 or order.amount > MAX_UNITS:
+                raise ValueError(f"order {order.oid}: the amount must be a positive whole number of units")
+            if order.price is not None and (type(order.price) is not int or not 0 < order.price <= MAX_UNITS):
+                raise ValueError(f"order {order.oid}: the price must be a positive whole number of units")
