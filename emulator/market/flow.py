@@ -132,7 +132,10 @@ class RandomFlow:
             price = fair * math.exp(walk[i] - drift * i / n)
             amount = _amount(rng)
             side = BID if rng.random() < 0.5 else ASK
-            trades.append(Trade(i + 1, when, "USD", round(price * FIAT_SCALE / 10) * 10, amount, side, 0, 0, "", ""))
+            price_units = round(price * FIAT_SCALE / 10) * 10
+            # the tid is the trade's time in microseconds, as every 2011 tid was; the times grow
+            # strictly, so the tids are unique and sort with the live ones the engine gives later
+            trades.append(Trade(when, when, "USD", price_units, amount, side, 0, 0, "", ""))
         return trades
 
     # -- live flow --------------------------------------------------------------------------
