@@ -32,7 +32,7 @@ def _clear_the_way(world: "World", agent: str, side: int, price: int) -> None:
     rule); a trader pulls its own quotes first, and the seeded market should not look crossed."""
     opposite = world.engine.books["USD"].side(ASK if side == BID else BID)
     levels = opposite.levels
-    mine = []
+    mine: list[int] = []
     for key in reversed(opposite.keys):  # best first, and only as far as the limit reaches
         level = levels[key]
         if level.price > price if side == BID else level.price < price:
