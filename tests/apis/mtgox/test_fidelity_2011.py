@@ -131,6 +131,8 @@ def test_activate_php_turns_a_one_time_activation_key_into_an_api_key(quiet: Tes
     made = quiet.post("/_emulator/keys", json={"api": "mtgox", "account": "alice", "activation": True})
     assert made.status_code == 201
     activation = made.json()["activation_key"]
+    saved = quiet.get("/_emulator/state").content
+    assert quiet.post("/_emulator/state", content=saved).status_code == 200, "an unspent key is saved with the world"
     fields = {"name": "MtGox shell", "key": activation, "app": "mtgox-shell"}
     answer = quiet.post("/api/0/activate.php", data=fields).json()
     # July 2011: {"Rest-Key": ..., "Secret": ..., "Rights": ["get_info", "trade", "withdraw"]}
