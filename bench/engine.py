@@ -5,7 +5,7 @@
 One deterministic list of operations is generated up front (60% limit orders of which about a
 third cross the spread, 30% cancels of live orders, 10% market orders) and both contenders run
 exactly that list in this process. The engine runs with its ledger (holds, fees, status-2 waiting
-orders, the self-trade skip) and its event records on, drained after every operation as the world
+orders, the stop at its owner's own order) and its event records on, drained after every operation as the world
 does: one record per resting order, cancel or trade (a FILL carries the trade, both remainders and
 every wallet movement's resulting balance), which emulator.engine.facts expands into the
 Trade/OrderUpdate/BalanceChange/DepthChange facts the world publishes (that expansion is the

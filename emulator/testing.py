@@ -4,8 +4,8 @@ Registered through the `pytest11` entry point, so installing the package is enou
 
 - `emulator`: a handle on this test's own tenant of an emulator served on a free loopback port:
   `http_url`, `ws_url`, `mtgox_url`, `tenant`, and control methods (`reset`, `advance`, `clock`,
-  `set_clock`, `account`, `mtgox_key`, `average_key`, `add_fault`, `faults`, `remove_fault`,
-  `clear_faults`, `journal`, `clear_journal`).
+  `set_clock`, `account`, `mtgox_key`, `mtgox_activation_key`, `average_key`, `add_fault`, `faults`,
+  `remove_fault`, `clear_faults`, `journal`, `clear_journal`).
 - `emulator_server`: the session's server (started on first use, stopped at the end of the session).
 - `emulator_asgi`: an `httpx.AsyncClient` on the app through `httpx.ASGITransport` (no socket),
   on this test's own tenant; `emulator_asgi_sync`: the same as a starlette `TestClient`.
@@ -109,6 +109,11 @@ class Control:
     def mtgox_key(self, account: str) -> Any:
         """A MtGox API key acting for `account`: {"key": ..., "secret": <base64>}."""
         return self._call("POST", "keys", json={"api": "mtgox", "account": account})
+
+    def mtgox_activation_key(self, account: str) -> str:
+        """A one-time activation key for `account`, which `activate.php` turns into a MtGox API key."""
+        answer = self._call("POST", "keys", json={"api": "mtgox", "account": account, "activation": True})
+        return str(answer["activation_key"])
 
     def average_key(self, plan: str = "developer") -> Any:
         """A BitcoinAverage key pair on `plan`: {"public_key": ..., "secret_key": ...}."""

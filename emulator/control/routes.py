@@ -139,6 +139,7 @@ class KeyBody(BaseModel):
     api: Literal["mtgox", "bitcoinaverage"]
     account: str | None = Field(None, description="mtgox: the user the key acts for")
     plan: str | None = Field(None, description="bitcoinaverage: free, developer, business or enterprise")
+    activation: bool = Field(False, description="mtgox: a one-time activation key for activate.php instead of a key")
 
 
 @guarded.post("/accounts", status_code=201)
@@ -174,8 +175,13 @@ def create_key(body: KeyBody, request: Request) -> JSON:
         user = world.directory.user(body.account or "")
         if user is None:
             return JSON({"error": "mtgox keys need an existing account"}, status_code=400)
+        if body.activation:
+            activation = world.directory.add_mtgox_activation(user)
+            return JSON({"api": "mtgox", "account": user.name, "activation_key": activation}, status_code=201)
         key = world.directory.add_mtgox_key(user, world.rng)
         return JSON({"api": "mtgox", "account": user.name, "key": key.key, "secret": key.secret}, status_code=201)
+    if body.activation:
+        return JSON({"error": "activation keys are MtGox's (api: mtgox)"}, status_code=400)
     try:
         average = world.directory.add_average_key(body.plan or "developer", world.rng)
     except ValueError as exc:

@@ -3,9 +3,12 @@
 - An order larger than the user's free funds is accepted: the funded part goes to the book and the
   rest waits with status 2 ("not enough funds") until a deposit, fill or cancel frees funds.
 - Trades execute at the resting order's price; the buyer pays the fee in BTC, the seller in currency.
-- A taker skips its owner's resting orders; if what is left of it would then cross its owner's own
-  orders, that remainder is cancelled rather than resting, so the book is never crossed.
-- Market orders take what the book and the user's funds allow; the rest is cancelled.
+- A taker that meets its owner's resting order stops matching there (MtGox's original matching did,
+  telling the user "Trying to sell from yourself?"): a limit order's remainder rests at its own
+  price, so the book may be left crossed, the owner's bid at or above their ask and above any other
+  orders the taker had not reached yet; the next order that reaches them trades with them as usual.
+- Market orders take what the book and the user's funds allow (up to their owner's own order, as
+  above); the rest is cancelled.
 """
 
 from bisect import insort
@@ -26,7 +29,8 @@ NEG_BTC_SCALE = -BTC_SCALE  # -(x // NEG_BTC_SCALE) is x / BTC_SCALE rounded up,
 
 class PlaceResult(Protocol):
     """What placing an order did: `oid` is the order the client is told about (the funded part when
-    there is one), `waiting_oid` the unfunded remainder stored with status 2, `filled` what traded.
+    there is one), `waiting_oid` the unfunded remainder stored with status 2, `filled` what traded,
+    `met_own` whether matching stopped at one of its owner's resting orders.
 
     `place` returns the placed Order itself, whose `waiting_oid` and `filled` fields record this:
     one object fewer per placement, the commonest engine operation."""
@@ -39,6 +43,9 @@ class PlaceResult(Protocol):
 
     @property
     def filled(self) -> int: ...
+
+    @property
+    def met_own(self) -> bool: ...
 
 
 class MatchingEngine:
@@ -89,6 +96,7 @@ class MatchingEngine:
         order.priority = priority
         order.created = now
         order.account = account
+        order.met_own = False
         if price is None:
             return self._place_market(order, book, now)
         # the hold the order needs, its level's key and the key the other side's best level must
@@ -324,7 +332,6 @@ class MatchingEngine:
         opposite = book.asks if buying else book.bids
         keys = opposite.keys
         remaining = start
-        pos = -1  # keys[pos] is the level to take next; the ones after it hold only the taker's orders
         if start and keys:
             levels = opposite.levels
             fee_balance = self._fee_balance
@@ -339,15 +346,11 @@ class MatchingEngine:
             if tid < self.last_tid:
                 tid = self.last_tid
             buyer = seller = account  # the taker's side; the maker's is set per fill
-            stop = False
             # keys grow towards the best price on both sides (bids by price, asks by -price), so the
             # levels an order may take are those keyed at or above a bound (any level, for a market order)
             bound = keys[0] if price is None else -price if buying else price
-            while remaining:
-                try:
-                    key = keys[pos]
-                except IndexError:  # past the worst level
-                    break
+            while remaining and keys:
+                key = keys[-1]  # the best level: every level taken before it went whole
                 if key < bound:
                     break
                 level = levels[key]
@@ -356,16 +359,16 @@ class MatchingEngine:
                 done: list[int] | None = None  # makers filled whole, removed after the walk
                 traded = 0
                 for maker in makers.values():
-                    if maker.user == taker_user:
-                        continue
+                    if maker.user == taker_user:  # the owner's own order: matching stops here
+                        order.met_own = True
+                        break
                     maker_amount = maker.amount
                     amount = maker_amount if maker_amount <= remaining else remaining
                     if market_buy:
                         affordable = (account.balance[currency] - account.held[currency]) * BTC_SCALE // level_price
                         if affordable < amount:
                             amount = affordable
-                        if amount == 0:
-                            stop = True
+                        if amount == 0:  # out of funds: what is left of it is cancelled below
                             break
                     maker_account = maker.account
                     traded += amount
@@ -449,25 +452,22 @@ class MatchingEngine:
                     if len(done) == len(makers):  # every maker filled whole: the level goes
                         makers.clear()  # in one go; a maker left in it would keep a cycle with its level
                         depth[key] = depth.get(key, 0) - traded
-                        if pos == -1:
-                            del levels[keys.pop()]
-                        else:
-                            opposite.drop(key)
+                        del levels[keys.pop()]
                         continue
                     for maker_oid in done:
                         del makers[maker_oid]
                 if traded:
                     level.volume -= traded
                     depth[key] = depth.get(key, 0) - traded
-                if stop:  # a market buy out of funds: what is left of it is cancelled below
-                    break
-                pos -= 1  # the level keeps orders: the taker's own, or more than it wanted
+                # the level keeps orders: more than the taker wanted, its owner's own, or ones a
+                # market buy could not afford; either way matching ends here
+                break
             if remaining != start:
                 self.last_tid = tid
                 order.amount = remaining
 
         if remaining:
-            if price is None or pos < -1:  # market rest, or only the owner's own orders are left to cross
+            if price is None:  # a market order never rests
                 self._close(order)
                 self._release(account, order)  # holds nothing, but opens the held entry as a hold did
                 events.append((ORDER, order, -remaining, 0, 1, "cancelled", now))

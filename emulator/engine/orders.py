@@ -23,8 +23,8 @@ class Order:
     For an ask the hold is BTC (equal to `amount`); for a bid it is currency, rounded up.
     `price` is None only for market orders, which never rest. `account` is the owner's ledger
     account and `level` the book level the order rests in (while it does), so that fills and
-    cancels reach both without looking them up. `filled` and `waiting_oid` say what placing the
-    order did (MatchingEngine.place returns the order as its PlaceResult).
+    cancels reach both without looking them up. `filled`, `waiting_oid` and `met_own` say what
+    placing the order did (MatchingEngine.place returns the order as its PlaceResult).
     """
 
     __slots__ = (
@@ -35,6 +35,7 @@ class Order:
         "filled",
         "held",
         "level",
+        "met_own",
         "oid",
         "price",
         "priority",
@@ -60,6 +61,7 @@ class Order:
     level: "Level | None"
     filled: int  # traded when the order was placed
     waiting_oid: int | None  # the unfunded remainder split off when it was placed
+    met_own: bool  # matching stopped at one of the owner's resting orders
 
     def __repr__(self) -> str:
         side = "ask" if self.side == ASK else "bid"
@@ -93,4 +95,5 @@ def new_order(
     order.level = None
     order.filled = 0
     order.waiting_oid = None
+    order.met_own = False
     return order

@@ -46,6 +46,7 @@ class Directory:
         self.users: dict[str, User] = {}
         self.mtgox_keys: dict[str, MtGoxKey] = {}
         self.average_keys: dict[str, AverageKey] = {}
+        self.mtgox_activations: dict[str, str] = {}  # activation key -> user, until activate.php uses it
 
     def user(self, name: str) -> User | None:
         return self.users.get(name.lower())
@@ -65,6 +66,23 @@ class Directory:
         record = self.mtgox_keys[key] = MtGoxKey(key, secret, user.name)
         return record
 
+    def add_mtgox_activation(self, user: User) -> str:
+        """A one-time activation key for MtGox's activate.php. Drawn from `secrets`, not the world's
+        seed: whoever holds it gets a key that trades and withdraws for the user."""
+        activation = str(uuid.UUID(bytes=_secrets.token_bytes(16), version=4))
+        self.mtgox_activations[activation] = user.name
+        return activation
+
+    def activate_mtgox_key(self, activation: str) -> MtGoxKey | None:
+        """Spend an activation key on a new API key (random, like the activation key), or None when
+        the activation key is unknown or already spent."""
+        name = self.mtgox_activations.pop(activation, None)
+        if name is None:
+            return None
+        key = str(uuid.UUID(bytes=_secrets.token_bytes(16), version=4))
+        record = self.mtgox_keys[key] = MtGoxKey(key, base64.b64encode(_secrets.token_bytes(64)).decode(), name)
+        return record
+
     def add_average_key(
         self, plan: str, rng: random.Random, public_key: str | None = None, secret_key: str | None = None
     ) -> AverageKey:
@@ -80,6 +98,7 @@ class Directory:
             "users": [asdict(u) for u in self.users.values()],
             "mtgox_keys": [asdict(k) for k in self.mtgox_keys.values()],
             "average_keys": [asdict(k) for k in self.average_keys.values()],
+            "mtgox_activations": self.mtgox_activations,
         }
 
     @classmethod
@@ -91,6 +110,7 @@ class Directory:
             directory.mtgox_keys[k["key"]] = MtGoxKey(**k)
         for a in state["average_keys"]:
             directory.average_keys[a["public_key"]] = AverageKey(**a)
+        directory.mtgox_activations = dict(state.get("mtgox_activations", {}))  # absent in older snapshots
         return directory
 
 

@@ -26,6 +26,22 @@ def _round_price(price: float) -> int:
     return max(PRICE_TICK, round(price * FIAT_SCALE / PRICE_TICK) * PRICE_TICK)
 
 
+def _clear_the_way(world: "World", agent: str, side: int, price: int) -> None:
+    """Cancel the agent's own orders on the other side that an order at `price` would reach. An order
+    that meets its owner's order stops matching there and rests crossing the book (the engine's MtGox
+    rule); a trader pulls its own quotes first, and the seeded market should not look crossed."""
+    opposite = world.engine.books["USD"].side(ASK if side == BID else BID)
+    levels = opposite.levels
+    mine: list[int] = []
+    for key in reversed(opposite.keys):  # best first, and only as far as the limit reaches
+        level = levels[key]
+        if level.price > price if side == BID else level.price < price:
+            break
+        mine.extend(order.oid for order in level.orders.values() if order.user == agent)
+    for oid in mine:
+        world.cancel(agent, oid)
+
+
 def _amount(rng: random.Random) -> int:
     """An order or trade size in satoshis: log-normal around 1 BTC, 0.01 to 500 BTC."""
     btc = min(rng.lognormvariate(0.0, 1.0), 500.0)
@@ -116,7 +132,10 @@ class RandomFlow:
             price = fair * math.exp(walk[i] - drift * i / n)
             amount = _amount(rng)
             side = BID if rng.random() < 0.5 else ASK
-            trades.append(Trade(i + 1, when, "USD", round(price * FIAT_SCALE / 10) * 10, amount, side, 0, 0, "", ""))
+            price_units = round(price * FIAT_SCALE / 10) * 10
+            # the tid is the trade's time in microseconds, as every 2011 tid was; the times grow
+            # strictly, so the tids are unique and sort with the live ones the engine gives later
+            trades.append(Trade(when, when, "USD", price_units, amount, side, 0, 0, "", ""))
         return trades
 
     # -- live flow --------------------------------------------------------------------------
@@ -146,6 +165,7 @@ class RandomFlow:
         side = ASK if last.price > target else BID
         agent = self.rng.choice(self.agents)
         self._top_up(world, agent)
+        _clear_the_way(world, agent, side, target)
         world.place(agent, side, _amount(self.rng) * 5, target)
 
     def _act(self, world: "World") -> None:
@@ -169,7 +189,9 @@ class RandomFlow:
             else:
                 offset = 0.0005 + min(rng.expovariate(1 / 0.03), 0.45)
                 price = mid * (1 - offset if side == BID else 1 + offset)
-            world.place(agent, side, _amount(self.rng), _round_price(price))
+            limit = _round_price(price)
+            _clear_the_way(world, agent, side, limit)
+            world.place(agent, side, _amount(self.rng), limit)
         elif roll < 0.9 or fullness >= 1.2:
             mine = world.engine.open_orders(agent)
             if mine:

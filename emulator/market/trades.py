@@ -1,7 +1,8 @@
 """The record of executed trades, searchable by tid and by time.
 
-Trades seeded as history before the world started carry small sequential tids; live ones carry the
-engine's microsecond tids. Both grow strictly, so one sorted list serves getTrades and the ticker.
+Every tid is its trade's market time in microseconds (one microsecond later when that is taken),
+the seeded history's and the engine's live trades' alike, so tids grow strictly with time: one sorted
+list serves getTrades (whose `since` may therefore be a time) and the ticker.
 """
 
 from bisect import bisect_left, bisect_right

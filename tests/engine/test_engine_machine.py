@@ -82,14 +82,16 @@ class EngineMachine(RuleBasedStateMachine):
     def place(self, user: str, side: int, amount: int, price: int | None, currency: str) -> None:
         book = self.engine.books[currency]
         opposite = book.asks if side == BID else book.bids
-        # the queue a correct engine must consume: best price first, then time, skipping the owner
-        queue = [
-            (order.oid, order.amount)
+        # the queue a correct engine must consume: best price first, then time, up to the owner's
+        # first order, where matching stops
+        reachable = [
+            order
             for level in opposite.iter_levels()
             if price is None or (level.price <= price if side == BID else level.price >= price)
             for order in level.orders.values()
-            if order.user != user
         ]
+        own = next((i for i, order in enumerate(reachable) if order.user == user), None)
+        queue = [(order.oid, order.amount) for order in reachable[:own]]
         result = self.engine.place(user, side, amount, price, self.tick(), currency)
         mine = [e for e in self.facts() if isinstance(e, Trade) and result.oid in (e.buy_oid, e.sell_oid)]
         filled = 0
@@ -99,6 +101,8 @@ class EngineMachine(RuleBasedStateMachine):
             if trade is not mine[-1]:
                 assert trade.amount == available, "a maker is only partly filled when the taker is done"
         assert filled == result.filled
+        if result.met_own:
+            assert own is not None and filled == sum(left for _, left in queue), "it stopped at its owner's order"
 
     @rule(user=st.sampled_from(USERS), pick=st.integers(min_value=0, max_value=50))
     def cancel(self, user: str, pick: int) -> None:
@@ -138,10 +142,17 @@ class EngineMachine(RuleBasedStateMachine):
         }
 
     @invariant()
-    def book_is_never_crossed(self) -> None:
+    def only_a_taker_stopped_by_its_owner_crosses_the_book(self) -> None:
+        """An order rests crossing another only when its matching stopped at its owner's order: every
+        other remainder rests once nothing it could take is left."""
         for book in self.engine.books.values():
-            bid, ask = book.best_bid(), book.best_ask()
-            assert bid is None or ask is None or bid < ask
+            for bid_level in book.bids.iter_levels():
+                for ask_level in book.asks.iter_levels():
+                    if ask_level.price > bid_level.price:
+                        break
+                    for bid in bid_level.orders.values():
+                        for ask in ask_level.orders.values():
+                            assert bid.met_own or ask.met_own, (bid, ask)
 
     @invariant()
     def funds_are_conserved(self) -> None:

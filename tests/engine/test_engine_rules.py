@@ -109,28 +109,35 @@ def test_a_waiting_order_activates_when_a_fill_brings_funds() -> None:
     assert waiting.amount == BTC // 2 - BTC // 2 * 6_500 // 10**6  # what she received, less the fee
 
 
-def test_a_taker_skips_its_own_orders_and_fills_the_next_users_order() -> None:
-    engine = funded(alice=(10 * BTC, 100 * USD), bob=(10 * BTC, 0), carol=(0, 1_000 * USD))
-    own = engine.place("carol", BID, BTC, PRICE - USD, NOW)  # rests below the asks
-    first = engine.place("alice", ASK, BTC, PRICE, NOW + 1)
-    second = engine.place("bob", ASK, BTC, PRICE, NOW + 2)
+def test_a_taker_stops_at_its_own_order_and_its_remainder_rests() -> None:
+    engine = funded(alice=(10 * BTC, 100 * USD), bob=(10 * BTC, 0), carol=(10 * BTC, 0))
+    before = engine.place("carol", ASK, BTC // 2, PRICE - USD, NOW)
+    own = engine.place("alice", ASK, BTC, PRICE, NOW + 1)
+    behind = engine.place("bob", ASK, BTC, PRICE, NOW + 2)  # behind alice's ask in the queue
     engine.drain()
     result = engine.place("alice", BID, BTC, PRICE, NOW + 3)
     (trade,) = of(engine.drain(), Trade)
-    assert (trade.sell_oid, trade.seller, trade.buyer) == (second.oid, "bob", "alice")
-    assert result.filled == BTC
-    assert first.oid in engine.orders and own.oid in engine.orders
-    assert second.oid not in engine.orders
+    assert (trade.sell_oid, trade.amount) == (before.oid, BTC // 2), "carol's ask, ahead of alice's, trades"
+    assert result.met_own and result.filled == BTC // 2
+    assert {own.oid, behind.oid, result.oid} <= set(engine.orders), "both of alice's orders stay open"
+    book = engine.books["USD"]
+    assert book.depth(BID) == [(PRICE, BTC // 2)] and book.depth(ASK) == [(PRICE, 2 * BTC)]
+    assert engine.ledger.accounts["alice"].held["USD"] == PRICE // 2, "the resting half holds its dollars"
 
 
-def test_a_remainder_that_would_cross_its_owners_orders_is_cancelled() -> None:
-    engine = funded(alice=(10 * BTC, 1_000 * USD))
-    ask = engine.place("alice", ASK, BTC, PRICE, NOW)
-    bid = engine.place("alice", BID, BTC, PRICE, NOW + 1)
-    assert bid.oid not in engine.orders and ask.oid in engine.orders
+def test_a_sell_that_meets_its_owners_bid_stops_and_a_market_order_drops_the_rest() -> None:
+    engine = funded(alice=(10 * BTC, 1_000 * USD), bob=(0, 1_000 * USD))
+    bid = engine.place("alice", BID, BTC, PRICE, NOW)
+    engine.place("bob", BID, BTC, PRICE - USD, NOW + 1)
+    engine.drain()
+    limit = engine.place("alice", ASK, BTC, PRICE - USD, NOW + 2)
+    assert limit.met_own and limit.filled == 0 and of(engine.drain(), Trade) == []
+    assert engine.books["USD"].best_bid() == PRICE and engine.books["USD"].best_ask() == PRICE - USD
+    market = engine.place("alice", ASK, BTC, None, NOW + 3)
+    assert market.met_own and market.filled == 0 and market.oid not in engine.orders
     last = of(engine.drain(), OrderUpdate)[-1]
-    assert (last.oid, last.delta, last.reason) == (bid.oid, -BTC, "cancelled")
-    assert engine.books["USD"].depth(BID) == []
+    assert (last.oid, last.delta, last.reason) == (market.oid, -BTC, "cancelled")
+    assert bid.oid in engine.orders and limit.oid in engine.orders
 
 
 def test_a_market_order_takes_liquidity_and_never_rests() -> None:

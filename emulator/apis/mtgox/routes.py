@@ -5,7 +5,20 @@ Spec notes (choices where ../shared/spec/mtgox.md is silent):
   as MtGox did; free funds are what withdraw and order funding check.
 - Only currencies the world trades are accepted as `Currency` (USD); another is "Invalid currency.".
 - cancelOrder needs the `type` to match the order's side, else it is an unknown oid (no change).
-- getTrades' `since` must be a non-negative integer ("Invalid since."); withdrawals are BTC only.
+- getTrades' `since` must be a non-negative integer ("Invalid since."). Every tid is its trade's
+  market time in microseconds (one more on a collision), the seeded history's too, so `since` may be
+  a time.
+- Order lists put bids (type 2) before asks (type 1), each by price ascending, then by placement.
+- A buy or sell that met its owner's resting order (and so stopped matching there) has " Trying to
+  sell from yourself?" (a buy) or " Trying to buy from yourself?" (a sell) after its status, the
+  original matching code's own words, swapped as they were.
+- withdraw.php pays out USD from free funds with `group1=DWUSD` (`dwaccount`), `group1=USD` (Liberty
+  Reserve, `account`) or `group1=PAXUMUSD` (`paxumaccount`), 0.01 to 1,000,000 USD [inferred]:
+  "Must enter in a Dwolla Account." / "... a Liberty Reserve Account." / "... a Paxum Account."
+  without the account, "You don't have this much USD." beyond free USD, "Invalid." for a bad amount.
+- activate.php (`name`, `key`, optional `app`) spends an activation key made by the control API on a
+  new API key: {"Rest-Key", "Secret", "Rights": ["get_info", "trade", "withdraw"]}. Missing `name` or
+  `key`: "Invalid."; an unknown or spent activation key: "Invalid activation key." [inferred].
 - `login.php` answers {"status": "Logged in.", "user": name} and sets the `mtgox_session` cookie;
   bad credentials answer {"error": "Bad username or password."}.
 - An unknown method under either prefix is HTTP 404 with {"error": "Unknown method."}.
@@ -28,9 +41,9 @@ from emulator.apis.mtgox.auth import authenticate, check_password
 from emulator.apis.mtgox.models import SESSION_COOKIE, MtGoxModel, mtgox_model
 from emulator.apis.mtgox.params import BadRequest, read_params
 from emulator.apis.mtgox.websocket import mtgox_socket
-from emulator.engine import ASK, BID
+from emulator.engine import ASK, BID, Order
 from emulator.engine.ledger import InsufficientFunds
-from emulator.engine.units import BTC_SCALE, is_digits, parse_units, price_scale
+from emulator.engine.units import BTC_SCALE, FIAT_SCALE, is_digits, parse_units, price_scale
 from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
@@ -46,6 +59,19 @@ MAX_PRICE_UNITS = 10_000_000  # in whole currency units: a price above $10M is a
 TRADES_PAGE = 100
 WITHDRAW_MIN = BTC_SCALE // 1000  # 0.001 BTC
 WITHDRAW_MAX = 50_000 * BTC_SCALE
+USD_WITHDRAW_MIN = FIAT_SCALE // 100  # a cent
+USD_WITHDRAW_MAX = 1_000_000 * FIAT_SCALE
+# withdraw.php's USD payouts: group1 -> (the field naming the payee's account, the error without it)
+USD_METHODS = {
+    "DWUSD": ("dwaccount", "Must enter in a Dwolla Account."),
+    "USD": ("account", "Must enter in a Liberty Reserve Account."),
+    "PAXUMUSD": ("paxumaccount", "Must enter in a Paxum Account."),
+}
+QUEUED = "Your order has been queued for execution"
+# what the original matching code added to the status when a taker met its owner's order, by the
+# taker's side; the words are swapped (a buy "sells from yourself"), as they were
+MET_OWN = {BID: "Trying to sell from yourself?", ASK: "Trying to buy from yourself?"}
+RIGHTS = ("get_info", "trade", "withdraw")
 
 
 @dataclass
@@ -93,8 +119,15 @@ def _balances(call: Call) -> dict[str, int]:
     return dict(account.balance) if account else {}
 
 
+def _listing_order(order: Order) -> tuple[int, int, int]:
+    """Bids (type 2) first, then asks, each by price ascending, as the captured 2011 answers list them;
+    orders at one price in the order they were placed."""
+    return (-order.side, order.price or 0, order.oid)
+
+
 def _orders(call: Call) -> list[dict[str, Any]]:
-    return [rendering.order(o, call.model.oid_of(o.oid)) for o in call.world.engine.open_orders(call.user)]
+    mine = sorted(call.world.engine.open_orders(call.user), key=_listing_order)
+    return [rendering.order(o, call.model.oid_of(o.oid)) for o in mine]
 
 
 # -- public methods ---------------------------------------------------------------------------
@@ -148,8 +181,9 @@ def _place(call: Call, side: int) -> Any:
         scale = price_scale(currency)
         price = _units(price_text, scale, 1, MAX_PRICE_UNITS * scale, "Invalid Amount.")
     result = call.world.place(call.user, side, amount, price, currency)
+    status = QUEUED if not result.met_own else f"{QUEUED} {MET_OWN[side]}"
     return {
-        "status": "Your order has been queued for execution",
+        "status": status,
         "oid": call.model.oid_of(result.oid),
         "orders": _orders(call),
     }
@@ -178,7 +212,10 @@ def cancel_order(call: Call) -> Any:
 
 
 def withdraw(call: Call) -> Any:
-    if call.params.get("group1", "BTC").upper() != "BTC":
+    group = call.params.get("group1", "BTC").upper()
+    if group in USD_METHODS:
+        return _withdraw_usd(call, *USD_METHODS[group])
+    if group != "BTC":
         raise BadRequest("Invalid.")
     address = call.params.get("btca")
     if address is None:
@@ -191,6 +228,28 @@ def withdraw(call: Call) -> Any:
     except InsufficientFunds as exc:
         raise BadRequest("You don't have this much BTC.") from exc
     return {**rendering.funds(_balances(call)), "status": "Your funds are on their way..."}
+
+
+def _withdraw_usd(call: Call, field: str, missing: str) -> Any:
+    """A USD payout (Dwolla, Liberty Reserve or Paxum) to the account named in `field`."""
+    if not call.params.get(field, "").strip():
+        raise BadRequest(missing)
+    amount = _units(call.params.get("amount"), price_scale("USD"), USD_WITHDRAW_MIN, USD_WITHDRAW_MAX, "Invalid.")
+    try:
+        call.world.withdraw(call.user, "USD", amount)
+    except InsufficientFunds as exc:
+        raise BadRequest("You don't have this much USD.") from exc
+    return {**rendering.funds(_balances(call)), "status": "Your funds are on their way..."}
+
+
+def activate(call: Call) -> Any:
+    """activate.php: an activation key (from the control API) becomes an API key, once."""
+    if "name" not in call.params or "key" not in call.params:
+        raise BadRequest("Invalid.")
+    record = call.world.directory.activate_mtgox_key(call.params["key"])
+    if record is None:
+        raise BadRequest("Invalid activation key.")
+    return {"Rest-Key": record.key, "Secret": record.secret, "Rights": list(RIGHTS)}
 
 
 def btc_address(call: Call) -> Any:
@@ -209,7 +268,7 @@ def info(call: Call) -> Any:
     return {
         "Login": user.name,
         "Index": str(list(world.directory.users).index(user.name.lower()) + 1),
-        "Rights": ["get_info", "trade", "withdraw"],
+        "Rights": list(RIGHTS),
         "Language": "en_US",
         "Wallets": {
             currency: {"Balance": rendering.wallet_entry(balances.get(currency, 0), currency)}
@@ -268,9 +327,21 @@ METHODS: dict[str, Method] = {
     ),
     "withdraw.php": Method(
         withdraw,
-        "Withdraw BTC",
+        "Withdraw BTC, or USD by Dwolla, Liberty Reserve or Paxum",
         auth=True,
-        params={"group1": "BTC", "btca": "Bitcoin address", "amount": "0.001 to 50000 BTC"},
+        params={
+            "group1": "BTC (default), DWUSD, USD (Liberty Reserve) or PAXUMUSD",
+            "btca": "BTC: Bitcoin address",
+            "dwaccount": "DWUSD: Dwolla account",
+            "account": "USD: Liberty Reserve account",
+            "paxumaccount": "PAXUMUSD: Paxum account",
+            "amount": "0.001 to 50000 BTC, or 0.01 to 1000000 USD",
+        },
+    ),
+    "activate.php": Method(
+        activate,
+        "Turn an activation key into an API key (once)",
+        params={"name": "the application's name", "key": "activation key", "app": "application id"},
     ),
     "btcAddress.php": Method(btc_address, "A fresh deposit address", auth=True),
     "info.php": Method(info, "Account information", auth=True),

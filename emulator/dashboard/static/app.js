@@ -25,7 +25,6 @@
   const TAPE_ROWS = 40;
   const BOOK_ROWS = 14;
   const JOURNAL_ROWS = 60;
-  const SEEDED_TID_LIMIT = 1e12; // seeded history has small sequential tids, live trades microsecond ones
   const PRICE_SCALE = 1e5;
   const BTC_SCALE = 1e8;
 
@@ -297,45 +296,31 @@
   async function loadTrades(generation) {
     const get = (since) => api(`/code/data/getTrades.php?since=${since}`);
     const current = () => generation === state.generation;
-    // live trades of the last 15 minutes of market time (their tids are microsecond timestamps)
-    const now = state.clock ? state.clock.timestamp : null;
-    let since = now ? Math.floor((now - 900) * 1e6) : SEEDED_TID_LIMIT;
-    const live = [];
-    for (let page = 0; page < 20; page++) {
-      const batch = await get(since);
-      if (!current()) return;
-      live.push(...batch.filter((t) => Number(t.tid) >= SEEDED_TID_LIMIT));
-      if (batch.length < 100) break;
-      since = batch[batch.length - 1].tid;
+    // every tid, the seeded history's too, is its trade's time in microseconds: the tape starts 15
+    // minutes of market time back, or an hour back when 15 minutes hold too few trades to fill it
+    let clock = state.clock;
+    if (!clock) clock = await api('/_emulator/clock', { control: true }).catch(() => null);
+    if (!current()) return;
+    if (!clock) {
+      // no control API to tell the market time: the last day's trades, of which the tape keeps the tail
+      const day = await api('/code/data/getTrades.php');
+      if (current()) addTrades(day.slice(-MAX_TRADES));
+      return;
     }
-    if (live.length < MAX_TRADES / 2) {
-      // a young world: add the tail of the seeded history, whose last tid a bisection finds
-      const seeded = async (after) => {
-        const batch = await get(after);
-        return batch.length > 0 && Number(batch[0].tid) < SEEDED_TID_LIMIT;
-      };
-      if (await seeded(0)) {
-        let lo = 0;
-        let hi = 1024;
-        while (hi < SEEDED_TID_LIMIT && (await seeded(hi))) [lo, hi] = [hi, hi * 8];
-        while (hi - lo > 100) {
-          const mid = Math.floor((lo + hi) / 2);
-          if (await seeded(mid)) lo = mid;
-          else hi = mid;
-        }
+    let trades = [];
+    for (const back of [900, 3600]) {
+      trades = [];
+      let since = clock.timestamp_us - back * 1e6;
+      for (let page = 0; page < 20; page++) {
+        const batch = await get(since);
         if (!current()) return;
-        const tail = [];
-        for (let after = Math.max(0, lo - (MAX_TRADES - live.length)); ; ) {
-          const batch = (await get(after)).filter((t) => Number(t.tid) < SEEDED_TID_LIMIT);
-          tail.push(...batch);
-          if (batch.length < 100) break;
-          after = batch[batch.length - 1].tid;
-        }
-        if (!current()) return;
-        addTrades(tail);
+        trades.push(...batch);
+        if (batch.length < 100) break;
+        since = batch[batch.length - 1].tid;
       }
+      if (trades.length >= MAX_TRADES / 2) break;
     }
-    addTrades(live);
+    addTrades(trades.slice(-MAX_TRADES));
   }
 
   // -- polling: control API and BitcoinAverage ----------------------------------------------------

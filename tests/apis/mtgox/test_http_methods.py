@@ -92,11 +92,13 @@ def test_depth_is_aggregated_windowed_and_ascending(client: TestClient) -> None:
 
 def test_get_trades_paging(client: TestClient) -> None:
     first = client.get("/code/data/getTrades.php", params={"since": "0"}).json()
-    assert len(first) == 100 and first[0]["tid"] == "1"
+    assert len(first) == 100 and int(first[0]["tid"]) // 10**6 == first[0]["date"] >= START // 10**6 - 86_400
     tids = [int(t["tid"]) for t in first]
-    assert tids == sorted(tids)
+    assert tids == sorted(tids) and len(set(tids)) == 100
     following = client.get("/code/data/getTrades.php", params={"since": first[-1]["tid"]}).json()
-    assert int(following[0]["tid"]) == tids[-1] + 1, "strictly greater than since"
+    assert int(following[0]["tid"]) > tids[-1], "strictly greater than since"
+    just_before = client.get("/code/data/getTrades.php", params={"since": str(tids[-1] - 1)}).json()
+    assert just_before[0] == first[-1] and just_before[1:] == following[:99], "since need not be a tid"
     day = client.get("/code/data/getTrades.php").json()
     assert all(START // 10**6 - 86_400 <= t["date"] <= START // 10**6 for t in day)
     assert len(day) > 10_000
@@ -109,7 +111,7 @@ def test_trades_after_market_activity_agree_with_the_ticker(client: TestClient) 
     client.post("/_emulator/clock/advance", json={"seconds": 120})
     new = client.get("/code/data/getTrades.php", params={"since": since}).json()
     assert new, "two minutes of market trade"
-    assert int(new[0]["tid"]) > 10**15, "live tids are microsecond timestamps"
+    assert int(new[0]["tid"]) // 10**6 == new[0]["date"] >= START // 10**6, "live tids are microsecond timestamps"
     ticker = client.get("/code/data/ticker.php").json()["ticker"]
     page = new
     while len(page) == 100:
@@ -132,14 +134,17 @@ def test_not_enough_funds_is_stored_with_status_2_and_activated_later(quiet: Tes
     assert quiet.get("/code/data/getDepth.php").json()["bids"] == [[15, waiting["amount"]]]
 
 
-def test_self_trade_skips_own_orders(quiet: TestClient) -> None:
+def test_a_buy_stops_at_its_owners_ask(quiet: TestClient) -> None:
     since = last_tid(quiet)
+    call(quiet, "sellBTC.php", BOB, amount="0.5", price="13.9")
     call(quiet, "sellBTC.php", ALICE, amount="1", price="14")
     call(quiet, "sellBTC.php", BOB, amount="1", price="14.2")
-    call(quiet, "buyBTC.php", ALICE, amount="1", price="14.5")
+    bought = call(quiet, "buyBTC.php", ALICE, amount="1", price="14.5")
+    assert bought["status"] == "Your order has been queued for execution Trying to sell from yourself?"
     (trade,) = quiet.get("/code/data/getTrades.php", params={"since": since}).json()
-    assert trade["price"] == "14.2", "alice's bid passed over her own ask at 14 and took bob's"
-    assert [o["price"] for o in call(quiet, "getOrders.php", ALICE)["orders"]] == [14]
+    assert trade["price"] == "13.9", "bob's ask ahead of alice's traded; bob's at 14.2 behind it did not"
+    orders = call(quiet, "getOrders.php", ALICE)["orders"]
+    assert [(o["type"], o["price"], o["amount"]) for o in orders] == [(2, 14.5, 0.5), (1, 14, 1)]
 
 
 def test_market_orders_take_liquidity_and_never_rest(quiet: TestClient) -> None:

@@ -54,7 +54,8 @@ def test_http_trading_conserves_funds_and_agrees_with_the_engine(steps: list[tup
                 account = world.engine.ledger.accounts[name]
                 assert Decimal(str(funds["btcs"])) * BTC_SCALE == account.balance["BTC"]
                 assert Decimal(str(funds["usds"])) * FIAT_SCALE == account.balance["USD"]
-                engine_orders = world.engine.open_orders(name)
+                # bids first, then asks, each by price ascending (then by placement)
+                engine_orders = sorted(world.engine.open_orders(name), key=lambda o: (-o.side, o.price or 0, o.oid))
                 assert [o["amount"] for o in funds["orders"]] == [o.amount / BTC_SCALE for o in engine_orders]
                 assert [o["status"] for o in funds["orders"]] == [int(o.status) for o in engine_orders]
         external: dict[str, int] = {}
