@@ -86,7 +86,11 @@ def book_of(view: View, exchange: str, symbol: str) -> Book | None:
     found = view.memo.get(memo_key)
     if isinstance(found, Book):
         return found
-    book = engine_book(view.world) if exchange == MTGOX and symbol == MTGOX_SYMBOL else generated_book(view, exchange, symbol)
+    book = (
+        engine_book(view.world)
+        if exchange == MTGOX and symbol == MTGOX_SYMBOL
+        else generated_book(view, exchange, symbol)
+    )
     if book is not None:
         view.memo[memo_key] = book
     return book
@@ -155,7 +159,9 @@ def engine_cursor(world: World) -> int:
     return last.tid if last is not None else 0
 
 
-def generated_deals(model: PriceModel, catalog: Catalog, exchange: str, symbol: str, after: int, until: int) -> list[Deal]:
+def generated_deals(
+    model: PriceModel, catalog: Catalog, exchange: str, symbol: str, after: int, until: int
+) -> list[Deal]:
     """An exchange's trades in the seconds after `after` up to `until` (at most a day of them)."""
     listed = catalog.exchanges[exchange]
     stop = listed.inactive_from(model.started) if listed.inactive else None

@@ -128,7 +128,9 @@ def book_amount(exchange: str, units: int) -> int | float:
     return to_number(units, BTC_SCALE) if exchange == MTGOX else amount(units)
 
 
-def book_snapshot(exchange: str, symbol: str, asks: Iterable[tuple[int, int]], bids: Iterable[tuple[int, int]]) -> dict[str, Any]:
+def book_snapshot(
+    exchange: str, symbol: str, asks: Iterable[tuple[int, int]], bids: Iterable[tuple[int, int]]
+) -> dict[str, Any]:
     """Both sides best price first: asks ascending, bids descending."""
     return {
         "type": "snapshot",
@@ -146,7 +148,8 @@ def book_update(exchange: str, symbol: str, changes: Iterable[tuple[str, int, in
         "exchange": exchange,
         "symbol": symbol,
         "updates": [
-            {"side": side, "price": book_price(exchange, p), "amount": book_amount(exchange, a)} for side, p, a in changes
+            {"side": side, "price": book_price(exchange, p), "amount": book_amount(exchange, a)}
+            for side, p, a in changes
         ],
     }
 
