@@ -12,7 +12,7 @@ turns them into frames.
     same numbers at the same second. Deeper levels sit on a grid of `STEP_PPM` of the price, rounded
     down to a power of ten of the shown precision, so a level keeps its price while the top moves.
     A level's amount is hashed from its price and a period of its own (15 s to 2 min), so a few
-    levels change each second instead of all of them: scaled to the exchange's 24 h volume.
+    levels change each second instead of all of them: scaled to the exchange's nominal 24 h volume.
   - Trades: in each second, none to three (0.64 on average), sized so that a day of them adds up
     to the exchange's 24 h volume. The last one of a second is at the exchange's `last` price of that
     second, a buy if `last` rose since the second before, else a sell; earlier ones are buys at the
@@ -108,16 +108,22 @@ def shown(units: int) -> int:
 
 
 def generated_book(view: View, exchange: str, symbol: str) -> Book | None:
-    stats = view.stats(exchange, symbol)
-    if stats is None:
+    listed = view.catalog.exchanges[exchange]
+    if symbol not in listed.symbols:
         return None
-    key = key_of(view.model.seed, "book", exchange, symbol)
-    scale = max(LOT, stats.volume // LEVEL_VOLUME)
-    bid, ask = shown(stats.bid), shown(stats.ask)
+    model = view.model
+    t = view.now
+    if listed.inactive:  # its book stands still where its numbers stopped (as View.stats does)
+        t = min(t, listed.inactive_from(model.started))
+    # the quote View.stats shows, without the 24 h statistics the book does not need
+    quote = model.symbol_quotes(symbol, t, frozenset((exchange,)))[exchange]
+    nominal = next(p.volume for p in model.pairs[symbol] if p.exchange == exchange)
+    key = key_of(model.seed, "book", exchange, symbol)
+    scale = max(LOT, int(nominal) // LEVEL_VOLUME)  # the nominal volume: amounts change only with their cells
+    bid, ask = shown(quote.bid), shown(quote.ask)
     precision = PRICE // 100 if bid >= PRICE else PRICE // 10**6  # rendering.price's 2 or 6 decimals
     ratio = bid * STEP_PPM // (precision * 1_000_000)
     step = precision * 10 ** (len(str(ratio)) - 1) if ratio >= 1 else precision
-    t = stats.timestamp  # an inactive exchange's book stands still with its numbers
     bids = _side(bid, [(bid - 1) // step * step - k * step for k in range(DEPTH * 2)], key, 0, scale, t)
     asks = _side(ask, [ask // step * step + step + k * step for k in range(DEPTH * 2)], key, 1, scale, t)
     return Book(asks, bids)
