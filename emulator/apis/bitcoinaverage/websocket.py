@@ -1,4 +1,5 @@
-"""BitcoinAverage v2 websockets (spec §5): the ticker and exchange channels, v1 and v2.
+"""BitcoinAverage v2 websockets (spec §5): the ticker and exchange channels, v1 and v2, and the v2
+order book and trades channels.
 
 A client asks `websocket/get_ticket` (or `websocket/v2/get_ticket`) for a ticket, then opens a
 channel URL with the query `public_key=...&ticket=...`, gets `{"type": "status", "data": "OK"}`, and
@@ -10,12 +11,36 @@ Fan-out (emulator.streaming): a subscription's identity is its channel key, `<ch
 <items>` (e.g. `websocket/ticker:3s:local:BTCUSD`, items sorted): one timer per update interval on
 the world's market clock renders each key's payload once and publishes the same text to every
 client holding exactly that subscription. A client of a multiple channel that adds or removes an
-item moves to the key of its new set.
+item moves to the key of its new set. Order books and trades are streams per (exchange, symbol):
+each symbol of a subscription is a key of its own (`websocket/v2/orderbooks:1s:bitstamp:BTCUSD`),
+so every frame is rendered and serialised once for all the clients of that symbol.
+
+Order books (`websocket/v2/orderbooks`) and trades (`websocket/v2/trades`), where the spec is silent
+(the books and trades themselves: emulator.apis.bitcoinaverage.books):
+- Subscribe with `options: {"exchange": ..., "currency_list": [...]}` (also `symbols`, `currency` or
+  `symbol`; a list or a comma list), or as the npm client 1.2.1 does with `exchange` and `symbols`
+  beside `operation` and no `options`. One exchange per subscription; every symbol must be one it
+  trades, and at most the plan's `websocket_symbols` (plans.json) of them. A subscribe replaces the
+  whole set, an unsubscribe clears it (any channel: a message without `options` has them beside
+  `operation`).
+- Order books: a snapshot per symbol at once (`{"type": "snapshot", "exchange", "symbol", "asks",
+  "bids"}`, levels `{"price", "amount"}`, each side best price first), then at each due time one
+  `{"type": "update", "exchange", "symbol", "updates": [{"side": "ask" | "bid", "price",
+  "amount"}]}` with every level that changed since the last frame (its new amount; 0: gone), or
+  no frame when none did. Applied to the snapshot, the updates give the book exactly as a new
+  subscriber's snapshot (and, for `mtgox`, `getDepth`) shows it at that due time. A client that
+  subscribes between two due times gets its own first update, from its snapshot to the next due time,
+  and shares the key's frames from then on.
+- Trades: no snapshot; from the next due time one frame per trade made since the last one (since the
+  subscription, for a new client), oldest first: `{"exchange", "symbol", "price", "amount", "side":
+  "buy" | "sell" (the taker's), "time": "YYYY-MM-DD HH:MM:SS"}` **[inferred]**. For `mtgox` the trades
+  are `getTrades`' (same time, price and amount; side `buy` for a `bid` trade_type).
 
 Choices where the spec is silent:
 - A refused handshake answers with an HTTP status and the API's JSON error body (the websocket
   denial response; a server without that extension closes with 1008 before accepting, which
-  clients see as HTTP 403): 401 for a missing public key or ticket, an unknown key, or a ticket that
+  clients see as HTTP 403): 404 for a websocket path under the API's prefixes that is no channel;
+  401 for a missing public key or ticket, an unknown key, or a ticket that
   is unknown, used, expired, bound to another key or issued for the other family (v1 channels take
   `websocket/get_ticket` tickets, v2 channels `websocket/v2/get_ticket` ones); 403 when the key's
   plan is below the channel's level (plans.json: `websocket_v1_ticker` for `websocket/ticker`,
@@ -285,7 +310,9 @@ class Feed:
     def _trades_tick(self, key: str, stream: Stream, view: View, exchange: str, symbol: str) -> None:
         """One frame per trade since the key's last tick (a joining client: since it subscribed)."""
         cursors = [p for p in (stream.last, *stream.joining.values()) if isinstance(p, int)]
-        since = min(cursors, default=0)
+        if not cursors:
+            return
+        since = min(cursors)
         world = self.world
         if exchange == MTGOX:
             deals = books.engine_deals(world, since)
