@@ -30,7 +30,7 @@ from tests.conftest import START, START_TEXT
 STATUS = {"type": "status", "data": "OK"}
 T0 = START // 1_000_000
 V1 = ("websocket/ticker", "websocket/multiple/ticker", "websocket/exchanges", "websocket/multiple/exchanges")
-V2 = ("websocket/v2/ticker", "websocket/v2/exchanges")
+V2 = ("websocket/v2/ticker", "websocket/v2/exchanges", "websocket/v2/orderbooks", "websocket/v2/trades")
 
 
 class Server:
@@ -333,8 +333,12 @@ def test_free_keys_get_only_the_ticker_channel(server: Server) -> None:
         assert server.refused(server.url(channel, "free"))[0] == 403
 
 
-def test_unknown_websocket_paths_are_refused(server: Server) -> None:
-    assert server.refused(server.url("websocket/nothing", "developer"))[0] == 403
+@pytest.mark.parametrize("path", ["websocket/nothing", "websocket/v2/nothing", "indices/local/ticker/BTCUSD"])
+def test_unknown_websocket_paths_are_refused_with_404(server: Server, path: str) -> None:
+    status, body = server.refused(server.url(path, "developer", "any-ticket"))
+    assert (status, body) == (404, {"success": False, "error": "Not found"})
+    with tenant(server, "ba-unknown") as other:
+        assert other.refused(other.url(path, "developer", "any-ticket"))[0] == 404
 
 
 # -- fan-out, resets, scenarios, snapshots -------------------------------------------------------
@@ -484,3 +488,208 @@ def test_documented_flow_with_websocket_client(server: Server) -> None:
         assert bare(received[-1]["data"]) == server.rest("/indices/local/ticker/BTCUSD")
     finally:
         ws.close()
+
+
+# -- v2 order books and trades -------------------------------------------------------------------
+
+
+def drain(ws: ClientConnection, wait: float = 0.3) -> list[Any]:
+    """Every frame's `data` until nothing more arrives (delivery of what was played takes milliseconds)."""
+    out: list[Any] = []
+    while True:
+        try:
+            frame = json.loads(ws.recv(timeout=wait))
+        except TimeoutError:
+            return out
+        assert frame["event"] == "message", frame
+        out.append(frame["data"])
+
+
+Levels = dict[str, dict[float, float]]
+
+
+def levels(snapshot: dict[str, Any]) -> Levels:
+    assert snapshot["type"] == "snapshot"
+    return {side: {level["price"]: level["amount"] for level in snapshot[side]} for side in ("asks", "bids")}
+
+
+def apply(book: Levels, update: dict[str, Any]) -> None:
+    assert update["type"] == "update" and update["updates"]
+    for change in update["updates"]:
+        side = book["asks" if change["side"] == "ask" else "bids"]
+        if change["amount"] == 0:
+            assert change["price"] in side, change  # only a level that is there is deleted
+            del side[change["price"]]
+        else:
+            side[change["price"]] = change["amount"]
+
+
+def best_first(book: Levels) -> dict[str, list[tuple[float, float]]]:
+    return {"asks": sorted(book["asks"].items()), "bids": sorted(book["bids"].items(), reverse=True)}
+
+
+def snapshot_lists(snapshot: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
+    return {side: [(level["price"], level["amount"]) for level in snapshot[side]] for side in ("asks", "bids")}
+
+
+def get_depth(server: Server) -> dict[str, list[tuple[float, float]]]:
+    depth = server.http.get("/code/data/getDepth.php").json()
+    return {"asks": [(p, v) for p, v in depth["asks"]], "bids": [(p, v) for p, v in reversed(depth["bids"])]}
+
+
+def mtgox(server: Server, method: str, **params: str) -> Any:
+    answer = server.http.post(f"/code/{method}", data={"name": "bob", "pass": "bob-pass", **params})
+    assert answer.status_code == 200 and "error" not in answer.json(), answer.text
+    return answer.json()
+
+
+def test_order_book_snapshot_plus_updates_give_the_next_snapshot(server: Server) -> None:
+    books: dict[tuple[str, str], Levels] = {}
+    with server.open("websocket/v2/orderbooks") as ws, server.open("websocket/v2/orderbooks") as gox:
+        subscribe(ws, exchange="bitstamp", currency_list=["BTCUSD", "btceur"])
+        subscribe(gox, exchange="mtgox", currency_list=["BTCUSD"])
+        for snapshot in [*frames(ws, 2), *frames(gox, 1)]:
+            assert len(snapshot["asks"]) and len(snapshot["bids"])
+            books[(snapshot["exchange"], snapshot["symbol"])] = levels(snapshot)
+        assert set(books) == {("bitstamp", "BTCEUR"), ("bitstamp", "BTCUSD"), ("mtgox", "BTCUSD")}
+        for _ in range(3):
+            server.advance(7)
+            updates = drain(ws) + drain(gox)
+            assert len(updates) <= 7 * 3  # enterprise: at most one frame a second per book
+            for update in updates:
+                apply(books[(update["exchange"], update["symbol"])], update)
+            with server.open("websocket/v2/orderbooks") as later, server.open("websocket/v2/orderbooks") as gox2:
+                subscribe(later, exchange="bitstamp", currency_list="BTCEUR,BTCUSD")
+                subscribe(gox2, exchange="mtgox", currency_list="BTCUSD")
+                for snapshot in [*frames(later, 2), *frames(gox2, 1)]:
+                    book = books[(snapshot["exchange"], snapshot["symbol"])]
+                    assert best_first(book) == snapshot_lists(snapshot)
+                    if snapshot["exchange"] == "bitstamp":  # best prices are the exchange's own quotes
+                        quote = server.rest("/exchanges/bitstamp")["symbols"][snapshot["symbol"]]
+                        assert (snapshot["bids"][0]["price"], snapshot["asks"][0]["price"]) == (
+                            quote["bid"],
+                            quote["ask"],
+                        )
+                    else:
+                        assert snapshot_lists(snapshot) == get_depth(server)
+
+
+def test_the_mtgox_book_equals_get_depth_after_bursts_of_orders(server: Server) -> None:
+    with server.open("websocket/v2/orderbooks") as ws:
+        subscribe(ws, exchange="mtgox", currency_list=["BTCUSD"])
+        (snapshot,) = frames(ws, 1)
+        assert snapshot_lists(snapshot) == get_depth(server)
+        book = levels(snapshot)
+        best_ask = snapshot["asks"][0]["price"]
+        for burst in range(3):
+            oids = [
+                mtgox(server, "sellBTC.php", amount=f"0.{k + 1}", price=f"{best_ask + 0.01 * k + 0.00123:.5f}")["oid"]
+                for k in range(5)
+            ]
+            mtgox(server, "buyBTC.php", amount="0.7", price=f"{best_ask * 0.9:.5f}")
+            mtgox(server, "buyBTC.php", amount="1.5", price=f"{best_ask * 1.02:.5f}")  # takes asks
+            mtgox(server, "cancelOrder.php", oid=oids[-1], type="1")
+            server.advance(1 + burst)
+            for update in drain(ws):
+                apply(book, update)
+            assert best_first(book) == get_depth(server)
+
+
+def test_a_trade_placed_over_mtgox_http_arrives_on_the_trades_channel(server: Server) -> None:
+    before = max(int(t["tid"]) for t in server.http.get("/code/data/getTrades.php").json())
+    with server.open("websocket/v2/trades") as ws:
+        subscribe(ws, exchange="mtgox", currency_list=["BTCUSD"])
+        assert quiet(ws)  # no snapshot: trades from now on
+        ask = server.http.get("/code/data/getDepth.php").json()["asks"][0][0]
+        mtgox(server, "buyBTC.php", amount="2", price=f"{ask * 1.05:.5f}")
+        placed = server.http.get(f"/code/data/getTrades.php?since={before}").json()
+        assert placed and all(t["date"] == T0 for t in placed)  # it traded at once, on the manual clock
+        server.advance(5)
+        got = drain(ws)
+    trades = server.http.get(f"/code/data/getTrades.php?since={before}").json()  # with the flow's since
+    assert trades[: len(placed)] == placed
+    assert got == [
+        {
+            "exchange": "mtgox",
+            "symbol": "BTCUSD",
+            "price": float(t["price"]) if "." in t["price"] else int(t["price"]),
+            "amount": float(t["amount"]) if "." in t["amount"] else int(t["amount"]),
+            "side": {"bid": "buy", "ask": "sell"}[t["trade_type"]],
+            "time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t["date"])),
+        }
+        for t in trades
+    ]
+
+
+def test_npm_1_2_1_message_form_and_generated_trades_follow_the_exchange(server: Server) -> None:
+    with server.open("websocket/v2/trades") as ws, server.open("websocket/v2/orderbooks") as books:
+        for socket_ in (ws, books):  # 1.2.1: `exchange` and `symbols` beside `operation`, no `options`
+            socket_.send(
+                json.dumps(
+                    {
+                        "event": "message",
+                        "data": {"operation": "subscribe", "exchange": "bitstamp", "symbols": ["BTCUSD"]},
+                    }
+                )
+            )
+        (snapshot,) = frames(books, 1)
+        assert (snapshot["exchange"], snapshot["symbol"]) == ("bitstamp", "BTCUSD")
+        seen = 0
+        for second in range(1, 21):
+            server.advance(1)
+            trades = drain(ws, 0.15)
+            quote = server.rest("/exchanges/bitstamp")["symbols"]["BTCUSD"]
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(T0 + second))
+            assert all(t["time"] == stamp and t["exchange"] == "bitstamp" and t["symbol"] == "BTCUSD" for t in trades)
+            assert all(t["side"] in ("buy", "sell") and t["amount"] > 0 for t in trades)
+            if trades:  # a second's last trade is at the exchange's last price of that second
+                assert trades[-1]["price"] == quote["last"]
+                assert all(quote["bid"] <= t["price"] <= quote["ask"] for t in trades)
+            seen += len(trades)
+        assert seen > 3
+
+
+def test_order_book_and_trade_frames_are_the_same_every_run(server: Server) -> None:
+    def run() -> list[Any]:
+        assert server.http.post("/_emulator/reset", json={}).status_code == 200
+        with server.open("websocket/v2/orderbooks") as ws, server.open("websocket/v2/trades") as trades:
+            subscribe(ws, exchange="kraken", currency_list=["ETHEUR", "BTCUSD"])
+            subscribe(trades, exchange="kraken", currency_list=["ETHEUR", "BTCUSD"])
+            server.advance(2.5)
+            first = drain(ws) + drain(trades)
+            server.advance(6)
+            return first + drain(ws) + drain(trades)
+
+    once = run()
+    assert len(once) > 5 and once == run()
+
+
+def test_order_book_and_trade_subscriptions_are_checked(server: Server) -> None:
+    localbitcoins = server.rest("/exchanges/localbitcoins")["symbols"]
+    assert len(localbitcoins) > 20  # more than the enterprise plan's 20 symbols a subscription
+    with server.open("websocket/v2/orderbooks") as ws:
+        for options in (
+            {"exchange": "nowhere", "currency_list": ["BTCUSD"]},
+            {"exchange": "gemini", "currency_list": ["BTCEUR"]},
+            {"exchange": ["gemini", "kraken"], "currency_list": ["BTCUSD"]},
+            {"exchange": "gemini"},
+            {"exchange": "localbitcoins", "currency_list": list(localbitcoins)},
+        ):
+            subscribe(ws, **options)
+            answer = json.loads(ws.recv(timeout=5))
+            assert answer["event"] == "error" and isinstance(answer["data"]["message"], str), (options, answer)
+        subscribe(ws, exchange="localbitcoins", currency_list=list(localbitcoins)[:20])
+        assert len(frames(ws, 20)) == 20
+        subscribe(ws, "unsubscribe")
+        server.advance(3)
+        assert quiet(ws)
+
+
+@pytest.mark.parametrize("channel", ["websocket/v2/orderbooks", "websocket/v2/trades"])
+def test_order_books_and_trades_need_an_enterprise_key(server: Server, channel: str) -> None:
+    status, body = server.refused(server.url(channel, "developer", server.ticket("developer")))
+    assert (status, body) == (403, {"success": False, "error": "Forbidden -- Higher level API Keys required"})
+    with server.open(channel) as ws:  # enterprise
+        subscribe(ws, exchange="gdax", currency_list=["BTCUSD"])
+        server.advance(20)
+        assert drain(ws)

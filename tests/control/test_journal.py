@@ -88,7 +88,7 @@ def test_websocket_connects(quiet: TestClient) -> None:
     found = entries(quiet, method="websocket")
     assert [(e["api"], e["path"], e["status"]) for e in found] == [
         ("mtgox", "/mtgox", 101),
-        ("bitcoinaverage", "/websocket/nowhere", 403),
+        ("bitcoinaverage", "/websocket/nowhere", 404),  # an unknown channel: 404 and the API's body
     ]
     assert found[0]["identity"] == "alice" and found[0]["query"] == "name=alice&pass=alice-pass"
 

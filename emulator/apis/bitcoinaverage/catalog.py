@@ -81,6 +81,7 @@ class Plans:
     window_seconds: int
     websocket_clients: dict[str, int]
     update_seconds: dict[str, int]
+    websocket_symbols: dict[str, int]  # symbols per order book or trades subscription
     key_header: bool
     signature_window_seconds: int
     ticket_seconds: int
@@ -149,6 +150,7 @@ class Catalog:
             int(p["window_seconds"]),
             dict(p["websocket_clients"]),
             dict(p["update_seconds"]),
+            dict(p["websocket_symbols"]),
             bool(p["key_header"]),
             int(p["signature_window_seconds"]),
             int(p["ticket_seconds"]),

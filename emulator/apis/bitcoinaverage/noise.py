@@ -27,6 +27,12 @@ def _lattice(key: int, cell: int) -> float:
     return z / 9223372036854775808.0 - 1.0
 
 
+def uniform(key: int, cell: int) -> float:
+    """A hashed value in [0, 1) for one cell: the step-wise randomness (order book amounts, trades)
+    that smooth noise would spread over every second."""
+    return (_lattice(key, cell) + 1.0) / 2.0
+
+
 def noise(key: int, period: int, t: int) -> float:
     cell, rest = divmod(t, period)
     f = rest / period

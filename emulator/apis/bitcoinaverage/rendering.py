@@ -2,15 +2,18 @@
 
 Prices are rounded to 2 decimals as the real API did, except prices below 1 (cheap cryptos in
 strong fiats), which keep 6 decimals so they do not collapse to 0. Crypto amounts keep 8 decimals,
-percentages 2. Rates are decimal strings with up to 8 significant digits.
+percentages 2. Rates are decimal strings with up to 8 significant digits. The `mtgox` order book and
+trades are shown as MtGox's `getDepth` and `getTrades` show them (5 decimals), so they compare equal.
 """
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from emulator.apis.bitcoinaverage.catalog import Exchange
-from emulator.apis.bitcoinaverage.market import Stats, Ticker, View
+from emulator.apis.bitcoinaverage.market import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS, Stats, Ticker, View
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE, RATE
+from emulator.engine.units import BTC_SCALE, price_scale, to_number
 
 
 def price(units: int, like: int | None = None) -> float:
@@ -110,3 +113,53 @@ def listed(e: Exchange, timestamp: int) -> dict[str, Any]:
     if e.ignored is not None:
         out["ignore_reason"] = e.ignored
     return out
+
+
+# -- order books and trades (websocket/v2/orderbooks and websocket/v2/trades) --------------------
+
+
+def book_price(exchange: str, units: int) -> int | float:
+    if exchange == MTGOX:
+        return to_number(units // MTGOX_UNITS, price_scale(MTGOX_SYMBOL[3:]))
+    return price(units)
+
+
+def book_amount(exchange: str, units: int) -> int | float:
+    return to_number(units, BTC_SCALE) if exchange == MTGOX else amount(units)
+
+
+def book_snapshot(
+    exchange: str, symbol: str, asks: Iterable[tuple[int, int]], bids: Iterable[tuple[int, int]]
+) -> dict[str, Any]:
+    """Both sides best price first: asks ascending, bids descending."""
+    return {
+        "type": "snapshot",
+        "exchange": exchange,
+        "symbol": symbol,
+        "asks": [{"price": book_price(exchange, p), "amount": book_amount(exchange, a)} for p, a in asks],
+        "bids": [{"price": book_price(exchange, p), "amount": book_amount(exchange, a)} for p, a in bids],
+    }
+
+
+def book_update(exchange: str, symbol: str, changes: Iterable[tuple[str, int, int]]) -> dict[str, Any]:
+    """Each changed level with its new amount; amount 0 removes the level."""
+    return {
+        "type": "update",
+        "exchange": exchange,
+        "symbol": symbol,
+        "updates": [
+            {"side": side, "price": book_price(exchange, p), "amount": book_amount(exchange, a)}
+            for side, p, a in changes
+        ],
+    }
+
+
+def trade(exchange: str, symbol: str, time: int, units: int, size: int, side: str) -> dict[str, Any]:
+    return {
+        "exchange": exchange,
+        "symbol": symbol,
+        "price": book_price(exchange, units),
+        "amount": book_amount(exchange, size),
+        "side": side,
+        "time": display_time(time),
+    }

@@ -698,7 +698,7 @@ def get_ticket_v2(request: Request) -> Response:
     return ticket(request, "v2")
 
 
-register_websockets(router)  # the channels of spec §5 (websocket.py)
+register_websockets(router, PREFIXES)  # the channels of spec §5 (websocket.py), unknown ones: 404
 
 
 # -- unknown routes --------------------------------------------------------------------------

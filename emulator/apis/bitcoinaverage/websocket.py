@@ -1,4 +1,5 @@
-"""BitcoinAverage v2 websockets (spec §5): the ticker and exchange channels, v1 and v2.
+"""BitcoinAverage v2 websockets (spec §5): the ticker and exchange channels, v1 and v2, and the v2
+order book and trades channels.
 
 A client asks `websocket/get_ticket` (or `websocket/v2/get_ticket`) for a ticket, then opens a
 channel URL with the query `public_key=...&ticket=...`, gets `{"type": "status", "data": "OK"}`, and
@@ -10,12 +11,36 @@ Fan-out (emulator.streaming): a subscription's identity is its channel key, `<ch
 <items>` (e.g. `websocket/ticker:3s:local:BTCUSD`, items sorted): one timer per update interval on
 the world's market clock renders each key's payload once and publishes the same text to every
 client holding exactly that subscription. A client of a multiple channel that adds or removes an
-item moves to the key of its new set.
+item moves to the key of its new set. Order books and trades are streams per (exchange, symbol):
+each symbol of a subscription is a key of its own (`websocket/v2/orderbooks:1s:bitstamp:BTCUSD`),
+so every frame is rendered and serialised once for all the clients of that symbol.
+
+Order books (`websocket/v2/orderbooks`) and trades (`websocket/v2/trades`), where the spec is silent
+(the books and trades themselves: emulator.apis.bitcoinaverage.books):
+- Subscribe with `options: {"exchange": ..., "currency_list": [...]}` (also `symbols`, `currency` or
+  `symbol`; a list or a comma list), or as the npm client 1.2.1 does with `exchange` and `symbols`
+  beside `operation` and no `options`. One exchange per subscription; every symbol must be one it
+  trades, and at most the plan's `websocket_symbols` (plans.json) of them. A subscribe replaces the
+  whole set, an unsubscribe clears it (any channel: a message without `options` has them beside
+  `operation`).
+- Order books: a snapshot per symbol at once (`{"type": "snapshot", "exchange", "symbol", "asks",
+  "bids"}`, levels `{"price", "amount"}`, each side best price first), then at each due time one
+  `{"type": "update", "exchange", "symbol", "updates": [{"side": "ask" | "bid", "price",
+  "amount"}]}` with every level that changed since the last frame (its new amount; 0: gone), or
+  no frame when none did. Applied to the snapshot, the updates give the book exactly as a new
+  subscriber's snapshot (and, for `mtgox`, `getDepth`) shows it at that due time. A client that
+  subscribes between two due times gets its own first update, from its snapshot to the next due time,
+  and shares the key's frames from then on.
+- Trades: no snapshot; from the next due time one frame per trade made since the last one (since the
+  subscription, for a new client), oldest first: `{"exchange", "symbol", "price", "amount", "side":
+  "buy" | "sell" (the taker's), "time": "YYYY-MM-DD HH:MM:SS"}` **[inferred]**. For `mtgox` the trades
+  are `getTrades`' (same time, price and amount; side `buy` for a `bid` trade_type).
 
 Choices where the spec is silent:
 - A refused handshake answers with an HTTP status and the API's JSON error body (the websocket
   denial response; a server without that extension closes with 1008 before accepting, which
-  clients see as HTTP 403): 401 for a missing public key or ticket, an unknown key, or a ticket that
+  clients see as HTTP 403): 404 for a websocket path under the API's prefixes that is no channel;
+  401 for a missing public key or ticket, an unknown key, or a ticket that
   is unknown, used, expired, bound to another key or issued for the other family (v1 channels take
   `websocket/get_ticket` tickets, v2 channels `websocket/v2/get_ticket` ones); 403 when the key's
   plan is below the channel's level (plans.json: `websocket_v1_ticker` for `websocket/ticker`,
@@ -44,24 +69,25 @@ Choices where the spec is silent:
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from fastapi import APIRouter
 from starlette.websockets import WebSocket
 
-from emulator.apis.bitcoinaverage import rendering
+from emulator.apis.bitcoinaverage import books, rendering
 from emulator.apis.bitcoinaverage.auth import FORBIDDEN
+from emulator.apis.bitcoinaverage.books import Book
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.market import View
+from emulator.apis.bitcoinaverage.market import MTGOX, View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.query import parse_query
 from emulator.market.clock import MICROS
 from emulator.market.faults import ws_filter
 from emulator.market.world import RESET, World
 from emulator.responses import JSON
-from emulator.streaming import Channels, Client, Connections, serve_client
+from emulator.streaming import Channels, Client, Connections, dumps, serve_client
 from emulator.tenancy import world_of
 
 TIMER = "bitcoinaverage-ws:"  # + interval seconds: the world timers of this module
@@ -76,10 +102,16 @@ STATUS = {"type": "status", "data": "OK"}
 @dataclass(frozen=True)
 class Channel:
     path: str  # without the leading slash, as the spec and the fault rules name it
-    content: str  # "ticker" or "exchange"
+    content: str  # "ticker", "exchange", "orderbook" or "trade"
     mode: str  # "single", "multiple" or "replace"
     family: str  # the ticket family: "v1" or "v2"
     endpoint: str  # plans.json endpoint group
+
+    @property
+    def split(self) -> bool:
+        """Whether each item is a channel key of its own: order books and trades are streams per
+        (exchange, symbol) whose frames every subscriber of that symbol shares."""
+        return self.content in ("orderbook", "trade")
 
 
 CHANNELS = {
@@ -91,6 +123,8 @@ CHANNELS = {
         Channel("websocket/multiple/exchanges", "exchange", "multiple", "v1", "websocket_v1"),
         Channel("websocket/v2/ticker", "ticker", "replace", "v2", "websocket_v2"),
         Channel("websocket/v2/exchanges", "exchange", "replace", "v2", "websocket_v2"),
+        Channel("websocket/v2/orderbooks", "orderbook", "replace", "v2", "websocket_v2"),
+        Channel("websocket/v2/trades", "trade", "replace", "v2", "websocket_v2"),
     )
 }
 
@@ -145,6 +179,20 @@ class Subscription:
     items: tuple[str, ...]
 
 
+Position = Book | int  # where an order book or trades subscriber stands: a book, or a trade cursor
+
+
+@dataclass
+class Stream:
+    """An order book or trades key: what it published last (the book, or the trade cursor: MtGox's
+    last tid, another exchange's last second), and the clients that join it at its next tick, each
+    with its own position (the book of its snapshot, its cursor when it subscribed), so that what it
+    gets then starts exactly where it stood."""
+
+    last: Position | None = None
+    joining: dict[Client, Position] = field(default_factory=dict)
+
+
 class Feed:
     """One world's BitcoinAverage sockets: subscriptions, the interval timers and the fan-out."""
 
@@ -154,6 +202,7 @@ class Feed:
         filters = {p: ws_filter(world, "bitcoinaverage", _channel_path, f"/{p}") for p in CHANNELS}
         self.channels.fault_filter = lambda key: filters[_channel_path(key)[0]](key)
         self.keys: dict[int, dict[str, Subscription]] = {}  # interval -> channel key -> subscription
+        self.streams: dict[str, Stream] = {}  # channel key -> its order book or trades stream
         self.sockets: set[Client] = set()  # every open socket of the world, subscribed or not
         self.generation = 0  # bumped by a reset: sockets of an older generation no longer count
         self._bus = world.bus.subscribe(["reset", "disconnect"], maxsize=10**4, notify=self._pump)
@@ -163,6 +212,7 @@ class Feed:
             if event == RESET:
                 self.generation += 1
                 self.keys.clear()
+                self.streams.clear()
                 self.close_all("the world was reset")
             elif event in ("bitcoinaverage", "all"):
                 self.close_all("scenario: bitcoinaverage websockets disconnected")
@@ -173,12 +223,28 @@ class Feed:
 
     # -- subscriptions ------------------------------------------------------------------------
 
-    def subscribe(self, client: Client, sub: Subscription) -> str:
+    def subscribe(self, client: Client, sub: Subscription, position: Position | None = None) -> str:
+        """Join the subscription's key; an order book or trades client (with its `position`) joins
+        at the key's next tick."""
         key = channel_key(sub.channel, sub.interval, sub.items)
         self.keys.setdefault(sub.interval, {})[key] = sub
-        self.channels.join(client, key)
+        if position is None:
+            self.channels.join(client, key)
+        else:
+            self.streams.setdefault(key, Stream()).joining[client] = position
         self._ensure_timer(sub.interval)
         return key
+
+    def leave(self, client: Client, key: str) -> None:
+        self.channels.leave(client, key)
+        stream = self.streams.get(key)
+        if stream is not None:
+            stream.joining.pop(client, None)
+
+    def leave_all(self, client: Client) -> None:
+        self.channels.leave_all(client)
+        for stream in self.streams.values():
+            stream.joining.pop(client, None)
 
     def _ensure_timer(self, interval: int) -> None:
         """Register the interval's handler (again after a reset) and schedule it unless it is pending
@@ -201,10 +267,19 @@ class Feed:
         subs = self.keys.get(interval, {})
         view: View | None = None
         for key, sub in list(subs.items()):
-            if not self.channels.listening(key):
+            stream = self.streams.get(key)
+            if not self.channels.listening(key) and (stream is None or not stream.joining):
                 del subs[key]
+                self.streams.pop(key, None)
                 continue
             view = view or get_model(world).view(world)
+            if stream is not None:
+                exchange, symbol = sub.items[0].split(":", 1)
+                if sub.channel.content == "orderbook":
+                    self._book_tick(key, stream, view, exchange, symbol)
+                else:
+                    self._trades_tick(key, stream, view, exchange, symbol)
+                continue
             data = render(view, sub.channel, sub.items)
             if data is not None:
                 self.channels.publish(key, message(data))
@@ -212,6 +287,53 @@ class Feed:
             self.keys.pop(interval, None)
             return None
         return self._next_due(interval, due)
+
+    def _book_tick(self, key: str, stream: Stream, view: View, exchange: str, symbol: str) -> None:
+        """Publish what changed in the book since the key's last tick (nothing when nothing did), and
+        send each joining client what changed since its snapshot."""
+        book = books.book_of(view, exchange, symbol)
+        if book is None:
+            return
+        if isinstance(stream.last, Book) and self.channels.listening(key):
+            changes = books.diff(stream.last, book)
+            if changes:
+                self.channels.publish(key, message(rendering.book_update(exchange, symbol, changes)))
+        for client, position in stream.joining.items():
+            if isinstance(position, Book):
+                changes = books.diff(position, book)
+                if changes:
+                    client.send_json(message(rendering.book_update(exchange, symbol, changes)))
+            self.channels.join(client, key)
+        stream.joining.clear()
+        stream.last = book
+
+    def _trades_tick(self, key: str, stream: Stream, view: View, exchange: str, symbol: str) -> None:
+        """One frame per trade since the key's last tick (a joining client: since it subscribed)."""
+        cursors = [p for p in (stream.last, *stream.joining.values()) if isinstance(p, int)]
+        if not cursors:
+            return
+        since = min(cursors)
+        world = self.world
+        if exchange == MTGOX:
+            deals = books.engine_deals(world, since)
+            cursor = books.engine_cursor(world)
+        else:
+            cursor = view.now
+            deals = books.generated_deals(view.model, view.catalog, exchange, symbol, since, cursor)
+        shared = stream.last if isinstance(stream.last, int) and self.channels.listening(key) else None
+        for deal in deals:
+            frame = message(rendering.trade(exchange, symbol, deal.time, deal.price, deal.amount, deal.side))
+            if shared is not None and deal.cursor > shared:
+                self.channels.publish(key, frame)
+            text: str | None = None
+            for client, position in stream.joining.items():
+                if isinstance(position, int) and deal.cursor > position:
+                    text = text or dumps(frame)
+                    client.send(text)
+        for client in stream.joining:
+            self.channels.join(client, key)
+        stream.joining.clear()
+        stream.last = max(cursor, since)
 
 
 def feed_of(world: World) -> Feed:
@@ -260,7 +382,7 @@ class Session:
         self.interval = interval
         self.catalog = catalog
         self.items: tuple[str, ...] = ()
-        self.key: str | None = None
+        self.keys: tuple[str, ...] = ()
 
     def on_text(self, text: str) -> None:
         mode = self.channel.mode
@@ -296,12 +418,16 @@ class Session:
         operation = data.get("operation")
         if operation not in ("subscribe", "unsubscribe"):
             raise BadMessage(f"unknown operation {str(operation)[:32]!r}: subscribe or unsubscribe")
-        options = data.get("options", {})
+        options = data.get("options")
+        if options is None:  # the npm client 1.2.1 sends them beside `operation`: {"exchange", "symbols"}
+            options = {k: v for k, v in data.items() if k != "operation"}
         if not isinstance(options, dict):
             raise BadMessage("options must be an object")
         return operation, options
 
     def _items(self, options: dict[str, Any]) -> list[str]:
+        if self.channel.split:
+            return self._symbols_of_exchange(options)
         if self.channel.content == "ticker":
             name, value = _option(options, "market", "symbol_set")
             if not isinstance(value, str) or value.lower() not in MARKETS:
@@ -326,21 +452,62 @@ class Session:
             raise BadMessage(f"{self.channel.path} takes one item; use the multiple channel for more")
         return items
 
+    def _symbols_of_exchange(self, options: dict[str, Any]) -> list[str]:
+        """Order books and trades: `exchange:SYMBOL` items of one exchange, as many as the plan allows."""
+        name, value = _option(options, "exchange", "exchange_list")
+        exchanges = {e.lower() for e in _strings(value, name)}
+        if len(exchanges) != 1:
+            raise BadMessage(f"{self.channel.path} takes one exchange per subscription")
+        (exchange,) = exchanges
+        listed = self.catalog.exchanges.get(exchange)
+        if listed is None:
+            raise BadMessage(f"unknown exchange {exchange[:64]!r}")
+        name, value = _option(options, "currency_list", "symbols", "currency", "symbol")
+        symbols = {s.upper() for s in _strings(value, name)}
+        for symbol in sorted(symbols):
+            if symbol not in listed.symbols:
+                raise BadMessage(f"{exchange} does not trade {symbol[:32]!r}")
+        limit = self.catalog.plans.websocket_symbols.get(self.plan, 0)
+        if len(symbols) > limit:
+            raise BadMessage(f"your plan allows {limit} symbols per subscription")
+        return [f"{exchange}:{symbol}" for symbol in symbols]
+
     def _switch(self, items: tuple[str, ...], announce: bool) -> None:
-        """Move to the channel key of `items` (none: no frames), and send the current frame."""
+        """Move to the channel key(s) of `items` (none: no frames), and send the current frame (order
+        books: a snapshot per symbol)."""
         feed = self.feed
-        if self.key is not None:
-            feed.channels.leave(self.client, self.key)
-            self.key = None
+        for key in self.keys:
+            feed.leave(self.client, key)
+        self.keys = ()
         self.items = items
-        if items:
-            self.key = feed.subscribe(self.client, Subscription(self.channel, self.interval, items))
+        if items and self.channel.split:
+            self.keys = tuple(self._join(item) for item in items)
+        elif items:
+            self.keys = (feed.subscribe(self.client, Subscription(self.channel, self.interval, items)),)
             if announce:
                 world = feed.world
                 world.sync()
                 data = render(get_model(world).view(world), self.channel, items)
                 if data is not None:
                     self.client.send_json(message(data))
+
+    def _join(self, item: str) -> str:
+        """Subscribe to one order book or trades stream from now: a book's snapshot is sent at once."""
+        world = self.feed.world
+        world.sync()
+        view = get_model(world).view(world)
+        exchange, symbol = item.split(":", 1)
+        position: Position
+        if self.channel.content == "orderbook":
+            book = books.book_of(view, exchange, symbol)
+            assert book is not None  # the exchange trades the symbol (checked by _symbols_of_exchange)
+            self.client.send_json(
+                message(rendering.book_snapshot(exchange, symbol, book.asks.items(), book.bids.items()))
+            )
+            position = book
+        else:
+            position = books.engine_cursor(world) if exchange == MTGOX else view.now
+        return self.feed.subscribe(self.client, Subscription(self.channel, self.interval, (item,)), position)
 
 
 # -- the handshake -----------------------------------------------------------------------------
@@ -393,7 +560,7 @@ def endpoint(channel: Channel) -> Callable[[WebSocket], Any]:
             connections: Connections = websocket.app.state.connections
             await serve_client(websocket, client, connections, session.on_text)
         finally:
-            feed.channels.leave_all(client)
+            feed.leave_all(client)
             feed.sockets.discard(client)
             if feed.generation == generation:
                 model.disconnect(public_key)
@@ -402,6 +569,15 @@ def endpoint(channel: Channel) -> Callable[[WebSocket], Any]:
     return socket
 
 
-def register(router: APIRouter) -> None:
+async def unknown(websocket: WebSocket) -> None:
+    await _refuse(websocket, 404, "Not found")
+
+
+def register(router: APIRouter, prefixes: tuple[str, ...]) -> None:
+    """The channels, then every other websocket path under the API's `prefixes`: 404 and the API's
+    error body (without it the router would close the handshake: a bare 403)."""
     for channel in CHANNELS.values():
         router.add_api_websocket_route(f"/{channel.path}", endpoint(channel), name=channel.path)
+    for prefix in prefixes:
+        for path in (f"/{prefix}", f"/{prefix}/{{rest:path}}"):
+            router.add_api_websocket_route(path, unknown)

@@ -44,6 +44,7 @@ from emulator.apis.mtgox.websocket import mtgox_socket
 from emulator.engine import ASK, BID, Order
 from emulator.engine.ledger import InsufficientFunds
 from emulator.engine.units import BTC_SCALE, FIAT_SCALE, is_digits, parse_units, price_scale
+from emulator.market.depth import visible_depth
 from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
@@ -142,13 +143,7 @@ def ticker(call: Call) -> Any:
 
 def get_depth(call: Call) -> Any:
     currency = _currency(call)
-    world = call.world
-    book = world.engine.books[currency]
-    last = world.trades.last()
-    reference = last.price if last else (book.best_bid() or book.best_ask() or 0)
-    low, high = reference // 2, reference * 2
-    asks = [(p, v) for p, v in book.depth(ASK) if low <= p <= high]
-    bids = [(p, v) for p, v in reversed(book.depth(BID)) if low <= p <= high]
+    asks, bids = visible_depth(call.world, currency)  # shared with BitcoinAverage's `mtgox` order book
     return rendering.depth(asks, bids, currency)
 
 
