@@ -51,7 +51,7 @@ class WorldFactory:
         if s.scenario:
             from emulator.market.scenario import load  # only when a scenario is used: start-up
 
-            story = load(s.scenario)
+            story = load(s.scenario, [s.scenarios_dir] if s.scenarios_dir else [])
         return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story)
 
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.scenario:
         from emulator.market.scenario import load
 
-        load(settings.scenario)  # fail at start-up, not on the first request
+        load(settings.scenario, [settings.scenarios_dir] if settings.scenarios_dir else [])  # fail at start-up
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants)
 
     @contextlib.asynccontextmanager

@@ -10,7 +10,16 @@ if TYPE_CHECKING:
     from emulator.settings import Settings
 
 
-FLAGS = ("host", "port", "seed", "speed", "clock", "start", "scenario")  # serve's flags that are settings
+FLAGS = (
+    "host",
+    "port",
+    "seed",
+    "speed",
+    "clock",
+    "start",
+    "scenario",
+    "scenarios_dir",
+)  # serve's flags that are settings
 
 
 def _serve_parser(commands: Any) -> None:
@@ -22,6 +31,10 @@ def _serve_parser(commands: Any) -> None:
     serve.add_argument("--clock", choices=("realtime", "manual"), help="clock mode (env EMULATOR_CLOCK)")
     serve.add_argument("--start", help="market start instant, ISO 8601 or unix seconds (env EMULATOR_START)")
     serve.add_argument("--scenario", help="scenario name or file (env EMULATOR_SCENARIO)")
+    serve.add_argument(
+        "--scenarios-dir",
+        help="a folder of your scenarios, which clients may also load by name (env EMULATOR_SCENARIOS_DIR)",
+    )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
 
 

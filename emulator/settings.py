@@ -26,7 +26,8 @@ class Settings(BaseModel):
     start: Annotated[str | None, AfterValidator(checked_instant)] = (
         None  # ISO instant or unix seconds; default: the wall clock at start-up
     )
-    scenario: str | None = None
+    scenario: str | None = None  # a name, or a file (the operator's own machine: any path)
+    scenarios_dir: str | None = None  # a folder of the operator's scenarios, which clients may name too
     flow: bool = True  # false: a quiet market (history, but no agents' book or order flow)
     admin: bool = True  # serve the control API under /_emulator
     admin_token: str | None = None  # when set, the control API wants `Authorization: Bearer <token>`

@@ -74,7 +74,7 @@ def reset(request: Request, body: ResetBody | None = None) -> dict[str, Any]:
     body = body or ResetBody()
     world = world_of(request)
     start = parse_instant(body.start) if body.start else None
-    story = _scenario(body.scenario, None) if body.scenario else None
+    story = _scenario(request, body.scenario, None) if body.scenario else None
     world.reset(seed=body.seed, start=start, flow=body.flow, scenario=story)
     return {"tenant": tenant_of(request), "seed": world.seed, "flow": world.flow.enabled, "clock": clock_view(world)}
 
@@ -201,21 +201,29 @@ def create_key(body: KeyBody, request: Request) -> JSON:
 
 
 class ScenarioBody(BaseModel):
-    name: str | None = Field(None, description="a shipped scenario (GET /_emulator/scenarios) or a file path")
+    name: str | None = Field(
+        None, max_length=128, description="a shipped or --scenarios-dir scenario (GET /_emulator/scenarios)"
+    )
     yaml: str | None = Field(None, description="an inline scenario document", max_length=1_000_000)
     seed: int | None = Field(None, ge=0, le=2**63)
     start: Instant = None
 
 
-def _scenario(name: str | None, text: str | None) -> "Scenario":
-    from emulator.market.scenario import ScenarioError, load, parse  # when used: start-up
+def _scenario(request: Request, name: str | None, text: str | None) -> "Scenario":
+    """A scenario sent as text, or named: shipped or in the operator's --scenarios-dir, never a path."""
+    from emulator.market.scenario import ScenarioError, named, parse  # when used: start-up
 
     try:
         if text is not None:
             return parse(text, "<inline>")
-        return load(name or "")
+        return named(name or "", scenario_folders(request))
     except ScenarioError as exc:
         raise HTTPException(400, str(exc)) from exc
+
+
+def scenario_folders(request: Request) -> list[str]:
+    folder: str | None = request.app.state.settings.scenarios_dir
+    return [folder] if folder else []
 
 
 def scenario_view(world: World) -> dict[str, Any]:
@@ -235,10 +243,17 @@ def scenario_view(world: World) -> dict[str, Any]:
 
 
 @guarded.get("/scenarios")
-def list_scenarios() -> dict[str, Any]:
-    from emulator.market.scenario import load, shipped_names
+def list_scenarios(request: Request) -> dict[str, Any]:
+    from emulator.market.scenario import ScenarioError, available_names, named
 
-    return {"scenarios": [{"name": n, "description": load(n).description} for n in shipped_names()]}
+    folders = scenario_folders(request)
+    listed: list[dict[str, str | None]] = []
+    for name in available_names(folders):
+        try:
+            listed.append({"name": name, "description": named(name, folders).description})
+        except ScenarioError:
+            listed.append({"name": name, "description": None, "error": "does not validate"})
+    return {"scenarios": listed}
 
 
 @guarded.post("/scenario")
@@ -246,7 +261,7 @@ def start_scenario(body: ScenarioBody, request: Request) -> dict[str, Any]:
     """Load a scenario and start it: the world resets to the scenario's seed, start and market."""
     if (body.name is None) == (body.yaml is None):
         raise HTTPException(400, "give exactly one of `name` or `yaml`")
-    story = _scenario(body.name, body.yaml)
+    story = _scenario(request, body.name, body.yaml)
     world = world_of(request)
     world.reset(seed=body.seed, start=parse_instant(body.start) if body.start else None, scenario=story)
     return scenario_view(world)

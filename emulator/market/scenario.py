@@ -33,6 +33,7 @@ Errors name the file, the line and the field.
 """
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -57,7 +58,7 @@ def parse_duration(value: Any) -> float:
     else:
         match = DURATION.match(str(value))
         if not match or not any(match.groups()):
-            raise ValueError(f"{value!r} is not a duration (use seconds or text like 30s, 10m, 1h30m)")
+            raise ValueError("not a duration (use seconds or text like 30s, 10m, 1h30m)")
         hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
         seconds = hours * 3600 + minutes * 60 + secs
     if not 0 <= seconds <= 366 * 86_400:
@@ -71,9 +72,9 @@ def parse_decimal(value: Any) -> str:
     try:
         number = Decimal(str(value))
     except ArithmeticError as exc:
-        raise ValueError(f"{value!r} is not a decimal number") from exc
+        raise ValueError("not a decimal number") from exc
     if not number.is_finite() or number <= 0:
-        raise ValueError(f"{value!r} must be a positive number")
+        raise ValueError("must be a positive number")
     return str(value)
 
 
@@ -196,7 +197,7 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
-        raise ScenarioError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise ScenarioError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or 'unreadable'}") from exc
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}:1: a scenario is a mapping with at least `name`")
     try:
@@ -205,22 +206,56 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
         problems = []
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            field = ".".join(str(p) for p in loc) or "(top)"
-            problems.append(f"{source}:{_line_of(tree, loc)}: {field}: {error['msg']}")
+            field = ".".join(str(p) if isinstance(p, int) or p in FIELDS else "(unknown field)" for p in loc)
+            problems.append(f"{source}:{_line_of(tree, loc)}: {field or '(top)'}: {error['msg']}")
         raise ScenarioError("\n".join(problems)) from exc
 
 
-def load(name_or_path: str) -> Scenario:
-    """A shipped scenario by name (`steady`), or a file path."""
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")  # no separator, no dot: never a path
+
+
+def load(name_or_path: str, folders: Sequence[str | Path] = ()) -> Scenario:
+    """For the operator (`serve --scenario`, `replay`, `validate-scenario`): a file path, or a name."""
     path = Path(name_or_path)
-    if not path.is_file():
-        shipped = data_dir("scenarios") / f"{name_or_path}.yaml"
-        if not shipped.is_file():
-            names = ", ".join(shipped_names())
-            raise ScenarioError(f"no scenario {name_or_path!r}: give a file or one of {names}")
-        path = shipped
-    return parse(path.read_text(), str(path))
+    if path.is_file():
+        return parse(path.read_text(), str(path))
+    return named(name_or_path, folders)
+
+
+def named(name: str, folders: Sequence[str | Path] = ()) -> Scenario:
+    """A scenario by name, among the shipped ones and the operator's `folders` (`--scenarios-dir`)
+    only: what a client of the control API may ask for. A name is never a path, and errors name the
+    file, line and field, never its content."""
+    name = name.removesuffix(".yaml")
+    if NAME.fullmatch(name):
+        for folder in (data_dir("scenarios"), *map(Path, folders)):
+            path = folder / f"{name}.yaml"
+            if path.is_file():
+                return parse(path.read_text(), path.name)
+    allowed = ", ".join(available_names(folders))
+    raise ScenarioError(f"no scenario {name[:64]!r}: scenarios are asked for by name, one of {allowed}")
+
+
+def available_names(folders: Sequence[str | Path] = ()) -> list[str]:
+    """The names `named` takes: the shipped scenarios and those of the operator's folders."""
+    found = set(shipped_names())
+    for folder in map(Path, folders):
+        if folder.is_dir():
+            found.update(p.stem for p in folder.glob("*.yaml") if NAME.fullmatch(p.stem))
+    return sorted(found)
 
 
 def shipped_names() -> list[str]:
     return sorted(p.stem for p in data_dir("scenarios").glob("*.yaml"))
+
+
+def _field_names() -> frozenset[str]:
+    """Every field and alias of the schema: what an error may name (anything else is the file's)."""
+    names: set[str] = set()
+    for model in (v for v in globals().values() if isinstance(v, type) and issubclass(v, BaseModel)):
+        for name, info in model.model_fields.items():
+            names.update(n for n in (name, info.alias) if n)
+    return frozenset(names)
+
+
+FIELDS = _field_names()
