@@ -42,6 +42,7 @@ class WorldRegistry:
             if len(self.worlds) >= self.limit:
                 raise TooManyTenants(f"tenant limit of {self.limit} reached; delete one or raise EMULATOR_MAX_TENANTS")
             world = self.worlds[tenant] = self.factory(tenant)
+            world.tenant = tenant
         return world
 
 

@@ -188,7 +188,10 @@ def _line_of(node: "yaml.Node | None", loc: tuple[int | str, ...]) -> int | None
     return line
 
 
-def parse(text: str, source: str = "<scenario>") -> Scenario:
+def parse(text: str, source: str = "<scenario>", quote: bool = True) -> Scenario:
+    """The scenario in `text`, or ScenarioError naming `source`, line and field. With quote=False
+    (a file read for an HTTP client) an error never repeats the file's own words, unknown keys
+    included."""
     import yaml  # here, not at the top: a server without a scenario starts without it
 
     try:
@@ -206,7 +209,7 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
         problems = []
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            field = ".".join(str(p) if isinstance(p, int) or p in FIELDS else "(unknown field)" for p in loc)
+            field = ".".join(str(p) if quote or isinstance(p, int) or p in FIELDS else "(unknown field)" for p in loc)
             problems.append(f"{source}:{_line_of(tree, loc)}: {field or '(top)'}: {error['msg']}")
         raise ScenarioError("\n".join(problems)) from exc
 
@@ -231,7 +234,7 @@ def named(name: str, folders: Sequence[str | Path] = ()) -> Scenario:
         for folder in (data_dir("scenarios"), *map(Path, folders)):
             path = folder / f"{name}.yaml"
             if path.is_file():
-                return parse(path.read_text(), path.name)
+                return parse(path.read_text(), path.name, quote=False)
     allowed = ", ".join(available_names(folders))
     raise ScenarioError(f"no scenario {name[:64]!r}: scenarios are asked for by name, one of {allowed}")
 

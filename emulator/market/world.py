@@ -85,6 +85,7 @@ class World:
             start = parse_instant(scenario.start) if scenario.start and start is None else start
         self.configured_start = start  # where a reset goes back to (None: the wall clock)
         self.wall = wall
+        self.tenant = "default"  # the registry names it: what session tokens are bound to
         self.models: dict[str, Model] = {}
         self.attachments: dict[str, object] = {}  # runtime helpers (websocket feeds), not state
         self._playing = 0  # plays in progress: they own the catching up

@@ -60,7 +60,9 @@ def test_a_broken_snapshot_is_refused_and_changes_nothing(client: TestClient) ->
     assert client.get("/_emulator/state").content == before
 
 
-def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_and_sessions(client: TestClient) -> None:
+def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_but_sessions_stay_with_their_tenant(
+    client: TestClient,
+) -> None:
     rule = client.post(
         "/_emulator/faults", json={"api": "mtgox", "path": "/code/getOrders.php", "effect": "status", "status": 503}
     ).json()
@@ -71,6 +73,10 @@ def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_and_sessions(clien
     assert client.get("/_t/fresh/_emulator/state").content == saved
     assert [r["id"] for r in client.get("/_t/fresh/_emulator/faults").json()["faults"]] == [rule["id"]]
     client.cookies.clear()
-    funds = client.get("/_t/fresh/code/getFunds.php", cookies={"mtgox_session": cookie})
-    assert funds.json() == {"usds": 5000, "btcs": 100}
+    client.cookies.set("mtgox_session", cookie)
+    assert client.get("/_t/fresh/code/getFunds.php").json() == {"error": "Not logged in."}
+    client.post("/_emulator/reset")
+    assert client.get("/code/getFunds.php").json() == {"error": "Not logged in."}
+    assert client.post("/_emulator/state", content=saved).status_code == 200  # its own tenant: sessions back
+    assert client.get("/code/getFunds.php").json() == {"usds": 5000, "btcs": 100}
     assert client.get("/_t/fresh/code/getOrders.php", params={"name": "alice", "pass": "alice-pass"}).status_code == 503

@@ -1,7 +1,10 @@
 """Who is calling: Rest-Key/Rest-Sign headers, `name`/`pass` fields, or the login session cookie.
 
 Rest-Sign is base64(HMAC-SHA512(base64decode(secret), raw body)); the body's `nonce` must grow with
-every call on a key. A failed check changes nothing, the nonce included.
+every call on a key. A failed check changes nothing, the nonce included. The signature covers the body
+alone, so a Rest-Key request with a query string is refused (MtGox's clients sent everything in the
+POST body): otherwise a signed empty body would carry any order in its URL, and a signed body without
+a nonce could be replayed with fresh `?nonce=` values.
 """
 
 import base64
@@ -17,6 +20,7 @@ from emulator.engine.units import is_digits
 from emulator.market.world import World
 
 NOT_LOGGED_IN = "Not logged in."
+SIGNED_QUERY = "Invalid request: with Rest-Key, send every parameter and the nonce in the signed body, not the URL."
 
 
 def check_password(world: World, name: str | None, password: str | None) -> str | None:
@@ -32,6 +36,8 @@ def authenticate(
     """The user name the request acts for, or BadRequest with MtGox's message."""
     key = connection.headers.get("rest-key")
     if key is not None:
+        if connection.scope.get("query_string"):  # Rest-Sign covers the body only: nothing else may act
+            raise BadRequest(SIGNED_QUERY)
         return _check_signature(world, key, connection.headers.get("rest-sign", ""), params, body)
     if "name" in params:
         user = check_password(world, params.get("name"), params.get("pass"))
