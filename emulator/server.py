@@ -5,13 +5,33 @@ Uvicorn closes open websockets with 1012 on shutdown; the emulator first closes 
 """
 
 import asyncio
+import logging
 import socket
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from emulator.control.journal import masked_query
 from emulator.streaming import GOING_AWAY, Connections
+
+
+class MaskedAccessLog(logging.Filter):
+    """Uvicorn's access log (at --log-level info) with secrets in query strings as `***`, as in the
+    journal: `getFunds.php?name=alice&pass=***`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            path, _, query = args[2].partition("?")
+            record.args = (*args[:2], f"{path}?{masked_query(query)}", *args[3:])
+        return True
+
+
+def _mask_access_log() -> None:
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskedAccessLog) for f in logger.filters):
+        logger.addFilter(MaskedAccessLog())
 
 
 class EmulatorServer(uvicorn.Server):
@@ -27,6 +47,7 @@ class EmulatorServer(uvicorn.Server):
             timeout_keep_alive=30,  # pooled clients reuse idle connections; 5 s raced them into resets
         )
         super().__init__(config)
+        _mask_access_log()
         self.app = app
         self.on_started: list[Any] = []
 

@@ -15,9 +15,13 @@ Choices where the brief is silent:
   when the handshake is decided, with its duration.
 - A `reset` fault has status null and `error: "connection reset"`.
 - `time` is market time in seconds (float) when the request arrived; `wall` is unix seconds.
+- Secrets never reach it: `query` keeps every field's name but a secret's value is `***` (passwords,
+  secrets, signatures, tickets, sessions); headers (Rest-Sign, X-Signature, cookies) are not kept,
+  only the identity read from them.
 """
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -157,6 +161,23 @@ def identify(scope: Scope, api: str, world: World, body: bytes) -> tuple[str | N
     return None, None
 
 
+SECRET_FIELDS = frozenset(("pass", "password", "secret", "secret_key", "sign", "signature", "ticket", "session"))
+SECRET_FIELD = re.compile(r"(?:^|(?<=[&;]))([^=&;]*)=([^&;]*)")
+
+
+def masked_query(query: str) -> str:
+    """The query string with every secret's value (passwords, secrets, signatures, tickets,
+    sessions) as `***`: the name stays, so a test still sees that it was sent."""
+    if "=" not in query:
+        return query
+
+    def mask(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"{name}=***" if unquote_plus(name).lower() in SECRET_FIELDS else match.group(0)
+
+    return SECRET_FIELD.sub(mask, query)
+
+
 def note(
     world: World,
     scope: Scope,
@@ -179,7 +200,7 @@ def note(
             api,
             "WEBSOCKET" if scope["type"] == "websocket" else scope.get("method", "GET"),
             scope["path"],
-            scope.get("query_string", b"").decode("latin-1"),
+            masked_query(scope.get("query_string", b"").decode("latin-1")),
             status,
             market,
             wall,

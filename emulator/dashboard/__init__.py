@@ -9,7 +9,6 @@ and ticker, the BitcoinAverage REST routes (polled), and the control API. It pic
 counts the open websocket clients: the tenant's, and all of them.
 """
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -67,20 +66,17 @@ def _client_view(client: Client) -> dict[str, Any]:
 
 @router.get("/_emulator/connections", dependencies=[Depends(require_admin)])
 def connections(request: Request) -> JSON:
-    """Open websocket clients: this tenant's (path, peer, channels, queued frames) and counts for all."""
+    """This tenant's open websocket clients (path, peer, channels, queued frames): nothing of others'."""
     if not request.app.state.settings.admin:
         return JSON({"error": "the control API is switched off"}, status_code=404)
     connections: Connections = request.app.state.connections
     clients = list(connections.clients)
     tenant = tenant_of(request)
     mine = [c for c in clients if tenant_of(c.websocket) == tenant]
-    per_tenant = Counter(tenant_of(c.websocket) for c in clients)
     return JSON(
         {
             "tenant": tenant,
             "count": len(mine),
-            "total": len(clients),
             "clients": sorted((_client_view(c) for c in mine), key=lambda v: (v["path"], v["peer"] or "")),
-            "tenants": {name: per_tenant.get(name, 0) for name in sorted(request.app.state.registry.worlds)},
         }
     )

@@ -367,16 +367,18 @@
   }
 
   async function pollControlPanels() {
-    const [scenario, faults, journal, sockets] = await Promise.all([
+    const [scenario, faults, journal, sockets, tenants] = await Promise.all([
       optional('/_emulator/scenario'),
       optional('/_emulator/faults'),
       optional('/_emulator/journal?limit=400'),
       optional('/_emulator/connections'),
+      optional('/_emulator/tenants'),
     ]);
     state.scenario = scenario;
     state.faults = faults;
     state.journal = journal;
     state.sockets = sockets;
+    state.tenants = tenants;
     if (!state.scenarios.length) loadScenarios();
     invalidate('scenario', 'faults', 'journal', 'sockets');
   }
@@ -823,11 +825,12 @@
       return;
     }
     const s = r.data;
-    $('sockets-count').textContent = `${s.count} here · ${s.total} in all`;
+    $('sockets-count').textContent = `${s.count} here`;
     ul.innerHTML = (s.clients || [])
       .map((c) => `<li><span>${esc(c.path)} <span class="muted">${esc(c.peer || '')}</span></span><span class="muted">${c.dashboard ? 'this page' : `${esc(c.channels)} channels · ${esc(c.queued)} queued`}</span></li>`)
       .join('');
-    const names = Object.keys(s.tenants || {});
+    const listed = state.tenants && state.tenants.ok ? state.tenants.data.tenants || [] : [];
+    const names = listed.map((t) => t.name);
     $('tenants').innerHTML = names.map((n) => `<option value="${esc(n)}">`).join('');
   }
 
