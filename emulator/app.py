@@ -24,7 +24,7 @@ from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
 from emulator.streaming import Connections
-from emulator.tenancy import TenantError, TenantMiddleware, TooManyTenants, WorldRegistry
+from emulator.tenancy import TenantError, TenantMiddleware, TooManyTenants, WorldRegistry, tenant_of
 
 
 class EmulatorApp(FastAPI):
@@ -55,13 +55,19 @@ class WorldFactory:
         return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story)
 
 
-async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
-    """Realtime worlds play their timers (order flow, scenario steps) as their clocks move."""
+async def _keep_worlds_moving(registry: WorldRegistry, connections: Connections, every: float) -> None:
+    """Realtime worlds play their timers (order flow, scenario steps) as their clocks move; about
+    once a second, tenants idle for longer than EMULATOR_TENANT_TTL are dropped."""
+    loop_time = asyncio.get_running_loop().time
+    next_sweep = loop_time() + 1.0
     while True:
         await asyncio.sleep(every)
         for world in list(registry.worlds.values()):
             if world.clock.mode == "realtime":
                 await world.play()
+        if loop_time() >= next_sweep:
+            next_sweep = loop_time() + 1.0
+            registry.drop_idle(tenant_of(client.websocket) for client in list(connections.clients))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,12 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from emulator.market.scenario import load
 
         load(settings.scenario, [settings.scenarios_dir] if settings.scenarios_dir else [])  # fail at start-up
-    registry = WorldRegistry(WorldFactory(settings), settings.max_tenants)
+    registry = WorldRegistry(WorldFactory(settings), settings.max_tenants, settings.tenant_ttl)
+    connections = Connections()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry.get("default")
-        mover = asyncio.create_task(_keep_worlds_moving(registry, settings.tick_seconds))
+        mover = asyncio.create_task(_keep_worlds_moving(registry, connections, settings.tick_seconds))
         try:
             yield
         finally:
@@ -92,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.registry = registry
-    app.state.connections = Connections()
+    app.state.connections = connections
     app.add_middleware(ErrorBoundary)  # innermost: a failing route still answers in its API's style
     app.add_middleware(FaultMiddleware)  # the journal outside it records what clients saw
     app.add_middleware(JournalMiddleware)

@@ -75,6 +75,7 @@ class FastLane:
         world = self.registry.worlds.get(tenant)
         if world is None:
             return False
+        self.registry.used[tenant] = time.monotonic()  # as registry.get would: the tenant is not idle
         if has_http_faults(world):
             return False
         endpoint, api = found

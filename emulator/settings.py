@@ -32,6 +32,7 @@ class Settings(BaseModel):
     admin: bool = True  # serve the control API under /_emulator
     admin_token: str | None = None  # when set, the control API wants `Authorization: Bearer <token>`
     max_tenants: int = Field(64, ge=1)
+    tenant_ttl: float = Field(600.0, gt=0, le=10**9)  # wall seconds after which an unused tenant is dropped
     ws_compression: bool = False  # permessage-deflate costs a zlib flush per frame per client
     ws_queue_limit: int = Field(2000, ge=10)  # frames queued per websocket before it is dropped as slow
     tick_seconds: float = Field(0.05, gt=0)  # how often realtime worlds catch up with their clock

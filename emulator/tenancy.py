@@ -5,7 +5,8 @@ included) or an `X-Emulator-Tenant` header picks the tenant; neither means `defa
 """
 
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -26,24 +27,79 @@ class TooManyTenants(TenantError):
     pass
 
 
-class WorldRegistry:
-    """One world per tenant, made on first use, at most `limit` of them."""
+DELETE_HINT = (
+    "delete one with DELETE /_emulator/tenant (under /_t/<tenant>/ or with X-Emulator-Tenant), "
+    "let idle ones expire (EMULATOR_TENANT_TTL) or raise EMULATOR_MAX_TENANTS"
+)
 
-    def __init__(self, factory: Callable[[str], World], limit: int) -> None:
+
+class WorldRegistry:
+    """One world per tenant, made on first use, at most `limit` of them.
+
+    A tenant nobody has used for `ttl` seconds of wall-clock time (no request, no open websocket)
+    is dropped by `drop_idle`, its memory freed; `default` stays. A world is cheap until its first
+    market read (its day of history is made then): well under 2 MB."""
+
+    def __init__(self, factory: Callable[[str], World], limit: int, ttl: float = 600.0) -> None:
         self.factory = factory
         self.limit = limit
+        self.ttl = ttl
         self.worlds: dict[str, World] = {}
+        self.created: dict[str, float] = {}  # unix seconds
+        self.used: dict[str, float] = {}  # time.monotonic() of the last request
 
     def get(self, tenant: str) -> World:
         world = self.worlds.get(tenant)
         if world is None:
             if not TENANT_NAME.match(tenant):
-                raise TenantError(f"invalid tenant name {tenant!r}: use 1-64 letters, digits, '.', '_' or '-'")
+                raise TenantError(f"invalid tenant name {tenant[:64]!r}: use 1-64 letters, digits, '.', '_' or '-'")
             if len(self.worlds) >= self.limit:
-                raise TooManyTenants(f"tenant limit of {self.limit} reached; delete one or raise EMULATOR_MAX_TENANTS")
+                raise TooManyTenants(f"tenant limit of {self.limit} reached; {DELETE_HINT}")
             world = self.worlds[tenant] = self.factory(tenant)
             world.tenant = tenant
+            self.created[tenant] = time.time()
+        self.used[tenant] = time.monotonic()
         return world
+
+    def drop(self, tenant: str) -> bool:
+        """Forget a tenant's world, closing its websockets; False when there was none."""
+        world = self.worlds.pop(tenant, None)
+        self.created.pop(tenant, None)
+        self.used.pop(tenant, None)
+        if world is None:
+            return False
+        world.bus.publish("disconnect", "all")  # every feed of the world closes its sockets
+        return True
+
+    def drop_idle(self, busy: Iterable[str] = ()) -> list[str]:
+        """Drop the tenants idle for longer than the ttl (but `default` and those in `busy`)."""
+        keep = {DEFAULT, *busy}
+        cutoff = time.monotonic() - self.ttl
+        idle = [t for t, used in self.used.items() if used < cutoff and t not in keep]
+        for tenant in idle:
+            self.drop(tenant)
+        return idle
+
+    def describe(self) -> list[dict[str, object]]:
+        now = time.monotonic()
+        return [
+            {
+                "name": name,
+                "created": self.created.get(name),
+                "last_used": round(time.time() - (now - self.used.get(name, now)), 3),
+                "memory_estimate": memory_estimate(world),
+            }
+            for name, world in sorted(self.worlds.items())
+        ]
+
+
+def memory_estimate(world: World) -> int:
+    """Bytes a world holds, roughly (its trades, orders and journal, measured with tracemalloc):
+    for telling a heavy tenant from a light one, not an exact count."""
+    trades = len(world.trades_if_made())
+    journal = world.attachments.get("journal")
+    entries = len(getattr(journal, "entries", ()))
+    return 600_000 + 230 * trades + 400 * len(world.engine.orders) + 350 * entries
 
 
 def tenant_in_headers(scope: Scope) -> str:

@@ -217,7 +217,7 @@ class RunningEmulator:
 
 
 def _forget(app: FastAPI, tenant: str) -> None:
-    app.state.registry.worlds.pop(tenant, None)
+    app.state.registry.drop(tenant)
 
 
 async def _forget_soon(app: FastAPI, tenant: str) -> None:  # on the server's loop, between its requests

@@ -14,7 +14,7 @@ from emulator.market.clock import MICROS, checked_instant
 from emulator.market.identities import person_name
 from emulator.market.world import FEE_PERCENT, World, parse_instant, unit_scale
 from emulator.responses import JSON
-from emulator.tenancy import tenant_of, world_of
+from emulator.tenancy import DEFAULT, WorldRegistry, tenant_of, world_of
 
 if TYPE_CHECKING:
     from emulator.market.scenario import Scenario
@@ -357,6 +357,28 @@ def snapshot_problem(exc: Exception) -> str:
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)[:200]
     return "a field has the wrong shape or type"
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+
+@guarded.get("/tenants")
+def list_tenants(request: Request) -> dict[str, Any]:
+    """Every tenant: name, created and last used (unix seconds), a rough memory estimate in bytes.
+    The control API is the operator's: it sees all tenants (an API client sees only its own world)."""
+    registry: WorldRegistry = request.app.state.registry
+    return {"tenants": registry.describe(), "limit": registry.limit, "ttl_seconds": registry.ttl}
+
+
+@guarded.delete("/tenant")
+def delete_tenant(request: Request) -> JSON:
+    """Drop the tenant named by the path prefix or the header: its world, memory and websockets."""
+    tenant = tenant_of(request)
+    if tenant == DEFAULT:
+        return JSON({"error": "the default tenant stays: POST /_emulator/reset starts it afresh"}, status_code=409)
+    if not request.app.state.registry.drop(tenant):
+        return JSON({"error": f"no tenant {tenant[:64]!r}"}, status_code=404)
+    return JSON({"deleted": tenant})
 
 
 # -- blockchain transactions -------------------------------------------------------------------

@@ -137,6 +137,10 @@ class World:
         """What a cached answer of this world at this market second is keyed on (see market.memo)."""
         return self.identity, self.now // MICROS
 
+    def trades_if_made(self) -> TradeLog:
+        """The trade log without making the day of history (for looking at a world from outside)."""
+        return self._trades
+
     @property
     def trades(self) -> TradeLog:
         """Every trade: the day of history before the start, then the live ones. The history is made

@@ -90,7 +90,7 @@ def test_websocket_connects(quiet: TestClient) -> None:
         ("mtgox", "/mtgox", 101),
         ("bitcoinaverage", "/websocket/nowhere", 404),  # an unknown channel: 404 and the API's body
     ]
-    assert found[0]["identity"] == "alice" and found[0]["query"] == "name=alice&pass=alice-pass"
+    assert found[0]["identity"] == "alice" and found[0]["query"] == "name=alice&pass=***"
 
 
 def test_filters(quiet: TestClient) -> None:
