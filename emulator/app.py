@@ -20,6 +20,7 @@ from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard
 from emulator.fastlane import FastLane
+from emulator.guards import ControlRequestGuard, host_problem, refuse
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
@@ -33,8 +34,13 @@ class EmulatorApp(FastAPI):
     fast_lane = FastLane(())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and await self.fast_lane.serve(self, scope, receive, send):
-            return
+        if scope["type"] in ("http", "websocket"):
+            problem = host_problem(scope)  # before the fast lane too: DNS rebinding (emulator.guards)
+            if problem is not None:
+                await refuse(scope, receive, send, 421, problem)
+                return
+            if scope["type"] == "http" and await self.fast_lane.serve(self, scope, receive, send):
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -103,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ErrorBoundary)  # innermost: a failing route still answers in its API's style
     app.add_middleware(FaultMiddleware)  # the journal outside it records what clients saw
     app.add_middleware(JournalMiddleware)
+    app.add_middleware(ControlRequestGuard)  # Origin and content type of control requests
     app.add_middleware(TenantMiddleware)
 
     @app.exception_handler(TenantError)

@@ -27,6 +27,8 @@ from tests.apis.bitcoinaverage.conftest import KEYS, signature
 from tests.clients.server import running
 from tests.conftest import START, START_TEXT
 
+JSON_BODY = {"content-type": "application/json"}
+
 STATUS = {"type": "status", "data": "OK"}
 T0 = START // 1_000_000
 V1 = ("websocket/ticker", "websocket/multiple/ticker", "websocket/exchanges", "websocket/multiple/exchanges")
@@ -363,7 +365,7 @@ def test_one_payload_many_subscribers_and_a_slow_consumer_is_dropped() -> None:
         slow.connect((host, int(port)))
         path = server.url("websocket/v2/exchanges", "enterprise").split(port, 1)[1]
         slow.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n".encode()
+            f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n".encode()
             + b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
         assert b"101" in slow.recv(12)
@@ -412,7 +414,7 @@ def test_frames_survive_a_snapshot_restore(server: Server) -> None:
         subscribe(ws, market="local", currency="BTCUSD")
         frames(ws, 1)
         state = server.http.get("/_emulator/state").content
-        assert server.http.post("/_emulator/state", content=state).status_code == 200
+        assert server.http.post("/_emulator/state", content=state, headers=JSON_BODY).status_code == 200
         assert closed_with(ws)[0] == 1012
     with server.open("websocket/ticker", "developer") as ws:
         subscribe(ws, market="local", currency="BTCUSD")

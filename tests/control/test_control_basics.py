@@ -6,6 +6,8 @@ from emulator.app import create_app
 from emulator.settings import Settings
 from tests.conftest import START_TEXT, default_world
 
+JSON_BODY = {"content-type": "application/json"}
+
 
 def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/_emulator/health").json() == {"status": "ok"}
@@ -137,5 +139,5 @@ def test_transactions_added_through_the_control_api_are_priced(client: TestClien
     assert client.post("/_emulator/transactions", json={"hash": "xyz", "time": "2011-07-09"}).status_code == 422
     assert client.post("/_emulator/transactions", json={"hash": tx, "time": None}).status_code == 422
     saved = client.get("/_emulator/state").content
-    assert client.post("/_t/copy/_emulator/state", content=saved).status_code == 200
+    assert client.post("/_t/copy/_emulator/state", content=saved, headers=JSON_BODY).status_code == 200
     assert client.get(f"/_t/copy/blockchain/tx_price/BTCUSD/{tx}", headers=developer).status_code == 200

@@ -4,6 +4,8 @@ from starlette.testclient import TestClient
 
 from tests.conftest import default_world
 
+JSON_BODY = {"content-type": "application/json"}
+
 
 def test_start_a_shipped_scenario_and_follow_it(client: TestClient) -> None:
     names = {s["name"] for s in client.get("/_emulator/scenarios").json()["scenarios"]}
@@ -47,7 +49,7 @@ def test_state_snapshot_and_restore_round_trip(client: TestClient) -> None:
     ticker = client.get("/code/data/ticker.php").json()
     client.post("/_emulator/clock/advance", json={"seconds": 600})
     assert client.get("/code/data/ticker.php").json() != ticker
-    assert client.post("/_emulator/state", content=saved).json()["restored"] is True
+    assert client.post("/_emulator/state", content=saved, headers=JSON_BODY).json()["restored"] is True
     assert client.get("/code/data/ticker.php").json() == ticker
     assert client.get("/_emulator/state").content == saved
 
@@ -55,7 +57,7 @@ def test_state_snapshot_and_restore_round_trip(client: TestClient) -> None:
 def test_a_broken_snapshot_is_refused_and_changes_nothing(client: TestClient) -> None:
     before = client.get("/_emulator/state").content
     for junk in (b"not json", b"{}", b'{"seed": 1}', b"[]"):
-        answer = client.post("/_emulator/state", content=junk)
+        answer = client.post("/_emulator/state", content=junk, headers=JSON_BODY)
         assert answer.status_code == 400 and "error" in answer.json()
     assert client.get("/_emulator/state").content == before
 
@@ -69,7 +71,7 @@ def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_but_sessions_stay_
     login = client.post("/code/login.php", data={"name": "alice", "pass": "alice-pass"})
     cookie = login.cookies["mtgox_session"]
     saved = client.get("/_emulator/state").content
-    assert client.post("/_t/fresh/_emulator/state", content=saved).status_code == 200
+    assert client.post("/_t/fresh/_emulator/state", content=saved, headers=JSON_BODY).status_code == 200
     assert client.get("/_t/fresh/_emulator/state").content == saved
     assert [r["id"] for r in client.get("/_t/fresh/_emulator/faults").json()["faults"]] == [rule["id"]]
     client.cookies.clear()
@@ -77,6 +79,8 @@ def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_but_sessions_stay_
     assert client.get("/_t/fresh/code/getFunds.php").json() == {"error": "Not logged in."}
     client.post("/_emulator/reset")
     assert client.get("/code/getFunds.php").json() == {"error": "Not logged in."}
-    assert client.post("/_emulator/state", content=saved).status_code == 200  # its own tenant: sessions back
+    assert (
+        client.post("/_emulator/state", content=saved, headers=JSON_BODY).status_code == 200
+    )  # its own tenant: sessions back
     assert client.get("/code/getFunds.php").json() == {"usds": 5000, "btcs": 100}
     assert client.get("/_t/fresh/code/getOrders.php", params={"name": "alice", "pass": "alice-pass"}).status_code == 503

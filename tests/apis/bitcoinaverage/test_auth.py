@@ -8,6 +8,8 @@ from starlette.testclient import TestClient
 from tests.apis.bitcoinaverage.conftest import KEYS, advance, get, signature
 from tests.conftest import START, default_world
 
+JSON_BODY = {"content-type": "application/json"}
+
 WORLD_NOW = START // 1_000_000  # the world lives in 2011, far from the wall clock
 GLOBAL = "/indices/global/ticker/BTCUSD"  # developer and above
 
@@ -186,5 +188,5 @@ def test_rate_windows_and_tickets_are_world_state(client: TestClient) -> None:
     assert saved.status_code == 200 and "bitcoinaverage" in saved.json()["models"]
     assert client.post("/_emulator/reset", json={"start": "2011-07-10T00:00:00Z"}).status_code == 200
     assert client.get("/constants/time").status_code == 200, "a reset clears the windows"
-    assert client.post("/_emulator/state", content=saved.content).status_code == 200
+    assert client.post("/_emulator/state", content=saved.content, headers=JSON_BODY).status_code == 200
     assert client.get("/constants/time").status_code == 429, "a restore brings them back"

@@ -10,6 +10,8 @@ from tests.apis.mtgox.helpers import ALICE, BOB, call
 from tests.apis.mtgox.test_auth import signed
 from tests.conftest import START
 
+JSON_BODY = {"content-type": "application/json"}
+
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 HOUR = 3_600 * 10**6
 
@@ -132,7 +134,9 @@ def test_activate_php_turns_a_one_time_activation_key_into_an_api_key(quiet: Tes
     assert made.status_code == 201
     activation = made.json()["activation_key"]
     saved = quiet.get("/_emulator/state").content
-    assert quiet.post("/_emulator/state", content=saved).status_code == 200, "an unspent key is saved with the world"
+    assert quiet.post("/_emulator/state", content=saved, headers=JSON_BODY).status_code == 200, (
+        "an unspent key is saved with the world"
+    )
     fields = {"name": "MtGox shell", "key": activation, "app": "mtgox-shell"}
     answer = quiet.post("/api/0/activate.php", data=fields).json()
     # July 2011: {"Rest-Key": ..., "Secret": ..., "Rights": ["get_info", "trade", "withdraw"]}

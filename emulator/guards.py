@@ -1,0 +1,122 @@
+"""What a web page in the developer's browser must not be able to do to a local emulator.
+
+- DNS rebinding: a page on `attacker.example` whose name is made to resolve to 127.0.0.1 reaches the
+  emulator as if same-origin. A request that arrives on a loopback address (the connection's local
+  address, so `serve --host 0.0.0.0` reached through 127.0.0.1 counts too) must carry a loopback
+  `Host`: `localhost`, `*.localhost`, `127.x.x.x` or `[::1]`, any port. Others answer 421. Requests
+  arriving on another address (a docker-compose network) are for the operator's network to guard.
+- Cross-site requests to the control API: a page on another origin can send "simple" requests (a
+  bodiless POST, a `text/plain` body) without asking first. The control API refuses a request whose
+  `Origin` is not the server's own (403), and a body sent without a JSON content type (415), which
+  no page can send cross-origin without a CORS preflight that the emulator never grants. A request
+  without `Origin` (curl, test clients, the plugin) is not a browser's cross-site request.
+"""
+
+import ipaddress
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator.responses import JSON
+
+CONTROL = "/_emulator"
+JSON_TYPES = ("application/json",)
+TEXT_BODIES = {"/_emulator/tape": ("text/csv", "application/json")}  # a trade tape may come as CSV
+
+
+def is_loopback(host: str) -> bool:
+    """A loopback name or address, as a Host header or a socket address gives it."""
+    host = host.strip().lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str:
+    """The name of `host:port`, `[v6]:port`, or a bare name."""
+    if header.startswith("["):
+        return header[: header.find("]") + 1]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+    """Answer an HTTP request, or a websocket handshake where the server can send a denial."""
+    response = JSON({"error": message}, status_code=status)
+    if scope["type"] == "http" or "websocket.http.response" in scope.get("extensions", {}):
+        await response(scope, receive, send)
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+
+
+HOSTS_REMEMBERED = 256
+_host_verdicts: dict[tuple[str, str], bool] = {}
+
+
+def host_problem(scope: Scope) -> str | None:
+    """Why a request may not be served for its Host (see the module docstring), else None. Called
+    on every request before anything else, so each (address, Host) pair is judged once."""
+    server = scope.get("server")
+    host = None
+    for key, value in scope.get("headers", ()):
+        if key == b"host":
+            host = value.decode("latin-1")
+            break
+    if not server or host is None:
+        return None
+    pair = (str(server[0]), host)
+    allowed = _host_verdicts.get(pair)
+    if allowed is None:
+        allowed = not is_loopback(pair[0]) or is_loopback(host_name(host))
+        if len(_host_verdicts) >= HOSTS_REMEMBERED:
+            _host_verdicts.clear()
+        _host_verdicts[pair] = allowed
+    if allowed:
+        return None
+    return f"Host {host[:64]!r} is not this emulator's: served on loopback, it answers to localhost"
+
+
+class ControlRequestGuard:
+    """Origin and content-type checks for the control API (paths under /_emulator, tenant prefix
+    already stripped)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(CONTROL):
+            problem = self.problem(scope)
+            if problem is not None:
+                await refuse(scope, receive, send, *problem)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def problem(scope: Scope) -> tuple[int, str] | None:
+        origin = _header(scope, b"origin")
+        if origin is not None:
+            host = _header(scope, b"host") or ""
+            scheme = "https" if scope.get("scheme") == "https" else "http"
+            if origin.lower() != f"{scheme}://{host}".lower():
+                return 403, "the control API answers pages of its own origin only"
+        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and _has_body(scope):
+            kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            allowed = TEXT_BODIES.get(scope["path"], JSON_TYPES)
+            if kind not in allowed and not (kind.startswith("application/") and kind.endswith("+json")):
+                return 415, f"send the body as {' or '.join(allowed)} (Content-Type)"
+        return None
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return _header(scope, b"transfer-encoding") is not None
