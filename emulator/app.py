@@ -20,7 +20,7 @@ from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard
 from emulator.fastlane import FastLane
-from emulator.guards import ControlRequestGuard, host_problem, refuse
+from emulator.guards import ControlRequestGuard, PageHeaders, host_problem, refuse
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FaultMiddleware)  # the journal outside it records what clients saw
     app.add_middleware(JournalMiddleware)
     app.add_middleware(ControlRequestGuard)  # Origin and content type of control requests
+    app.add_middleware(PageHeaders)  # CSP, nosniff, no framing for the dashboard and the docs
     app.add_middleware(TenantMiddleware)
 
     @app.exception_handler(TenantError)

@@ -14,7 +14,7 @@
 
 import ipaddress
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.responses import JSON
 
@@ -120,3 +120,42 @@ def _has_body(scope: Scope) -> bool:
     if length is not None:
         return length.strip() not in ("", "0")
     return _header(scope, b"transfer-encoding") is not None
+
+
+PAGES = ("/_emulator/ui", "/docs", "/redoc")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+PAGE_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+def is_page(path: str) -> bool:
+    """The dashboard and the API docs: what a browser renders (tenant prefix already stripped)."""
+    return path == "/" or any(path == p or path.startswith(p + "/") for p in PAGES)
+
+
+class PageHeaders:
+    """Pages send a Content-Security-Policy of their own origin, nosniff and no framing, so that
+    nothing injected into them runs and no other site can frame them (clickjacking the controls)."""
+
+    def __init__(self, app: ASGIApp, policy: str = CONTENT_SECURITY_POLICY) -> None:
+        self.app = app
+        self.headers = [(b"content-security-policy", policy.encode()), *PAGE_HEADERS[1:]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_page(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
