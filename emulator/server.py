@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from emulator.control.journal import masked_query
-from emulator.streaming import GOING_AWAY, Connections
+from emulator.streaming import GOING_AWAY, SERVER_FRAME_LIMIT, Connections
 
 
 class MaskedAccessLog(logging.Filter):
@@ -44,6 +44,7 @@ class EmulatorServer(uvicorn.Server):
             log_level=log_level,
             ws="auto",
             ws_per_message_deflate=compression,
+            ws_max_size=SERVER_FRAME_LIMIT,
             timeout_keep_alive=30,  # pooled clients reuse idle connections; 5 s raced them into resets
         )
         super().__init__(config)

@@ -25,7 +25,11 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 QUEUE_LIMIT = 2000
-MAX_FRAME = 64 * 1024  # bytes a client may send in one frame
+MAX_FRAME = 64 * 1024  # bytes a client may send in one frame: a larger one is closed with 1009
+# What the server itself reads of one frame before it drops the connection: far above MAX_FRAME, so
+# that a client sending too much meets the app's clean 1009 close rather than a reset (uvicorn's own
+# limit of 16 MiB, or any limit near MAX_FRAME, breaks the socket while a large frame is being sent).
+SERVER_FRAME_LIMIT = 32 * 1024 * 1024
 SLOW_CONSUMER = (1008, "slow consumer: outgoing queue full")
 GOING_AWAY = (1001, "server shutting down")
 CLOSE_TIMEOUT = 1.0
