@@ -14,6 +14,9 @@ COPY fixtures ./fixtures
 COPY scenarios ./scenarios
 RUN pip install --no-cache-dir .
 
+# The image listens on 0.0.0.0: on a shared host protect the control API with a token, e.g.
+#   docker run -e EMULATOR_ADMIN_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(16))')" ...
+# and send it as `Authorization: Bearer <token>` (serve warns when it is missing).
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=5 \

@@ -76,6 +76,9 @@ def serve(args: argparse.Namespace) -> int:
             print(f"serve: {field} ({source}): {problem['msg']}", file=sys.stderr)
         gc.enable()
         return 2
+    warning = exposure_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     app = create_app(settings)
     server = EmulatorServer(app, settings.host, settings.port, args.log_level)
 
@@ -87,6 +90,19 @@ def serve(args: argparse.Namespace) -> int:
     server.on_started.append(_collect_again)
     server.run()
     return 0
+
+
+def exposure_warning(settings: "Settings") -> str | None:
+    """One line when the control API is open to the network: anyone who reaches the port could
+    reset worlds, restore balances or add fault rules."""
+    from emulator.guards import is_loopback
+
+    if settings.admin and not settings.admin_token and not is_loopback(settings.host):
+        return (
+            f"warning: serving on {settings.host} with the control API open to anyone who can reach it; "
+            "set EMULATOR_ADMIN_TOKEN (or EMULATOR_ADMIN=false) on a shared machine"
+        )
+    return None
 
 
 def _collect_again(server: object) -> None:
