@@ -26,7 +26,8 @@ class Account:
         self.held: defaultdict[str, int] = defaultdict(int)
 
     def available(self, currency: str) -> int:
-        return self.balance[currency] - self.held[currency]
+        # .get: reading must not create a zero entry, which a snapshot would then show
+        return self.balance.get(currency, 0) - self.held.get(currency, 0)
 
 
 class Ledger:

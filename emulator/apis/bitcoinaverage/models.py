@@ -55,6 +55,8 @@ class AverageModel:
     # -- snapshot ---------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
+        if not self.windows and not self.tickets and self.key_header == self.catalog.plans.key_header:
+            return {}  # as made: a first request that changed nothing leaves no trace in the snapshot
         return {
             "windows": {k: list(v) for k, v in self.windows.items()},
             "tickets": {t: [v.public_key, v.expires, v.family] for t, v in self.tickets.items()},
