@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,10 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from emulator import __version__
+from emulator import __version__, statefile
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.mtgox import routes as mtgox
-from emulator.control import fault_routes
+from emulator.control import fault_routes, state_routes
 from emulator.control import routes as control
 from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         load(settings.scenario)  # fail at start-up, not on the first request
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants)
+    if settings.state:  # every saved world, or a StateFileError before anything is served
+        registry.worlds.update(statefile.load(Path(settings.state), registry.factory))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await mover
+            if settings.state:  # a graceful shutdown keeps the worlds for the next start
+                statefile.save(Path(settings.state), registry.worlds)
 
     app = EmulatorApp(
         title="btc-market-emulator",
@@ -116,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)
+        app.include_router(state_routes.router)
     app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)
     _document(app)
     return app

@@ -27,6 +27,7 @@ class Settings(BaseModel):
         None  # ISO instant or unix seconds; default: the wall clock at start-up
     )
     scenario: str | None = None
+    state: str | None = None  # a file the worlds are loaded from at start and saved to (emulator.statefile)
     flow: bool = True  # false: a quiet market (history, but no agents' book or order flow)
     admin: bool = True  # serve the control API under /_emulator
     admin_token: str | None = None  # when set, the control API wants `Authorization: Bearer <token>`
