@@ -172,7 +172,7 @@ class StdlibClient:
         headers = {} if body is None else {"Content-Type": "application/json"}
         request = urllib.request.Request(target, data=body, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (our own loopback URL)
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return Answer(response.status, response.read().decode())
         except urllib.error.HTTPError as refused:  # a 4xx or 5xx is an answer for Control to report
             with refused:
