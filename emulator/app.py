@@ -19,6 +19,7 @@ from emulator.control import routes as control
 from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard
+from emulator.docs import router as docs
 from emulator.fastlane import FastLane
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="MtGox (2011) and BitcoinAverage v2 APIs over one simulated, deterministic market.",
         lifespan=lifespan,
         default_response_class=JSON,
+        docs_url=None,  # emulator.docs serves /docs and /redoc from installed bundles, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mtgox.router)
     app.include_router(bitcoinaverage.router)
     app.include_router(dashboard)
+    app.include_router(docs)
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)

@@ -3,19 +3,16 @@ Selenium; nothing is downloaded): the page loads, the book and the tape move whe
 button plays market time, starting the flash-crash scenario from the page makes the price fall, and
 losing the server shows clearly. The screenshot is saved as artifacts/dashboard.png.
 
-Chromium missing is a failure, not a skip: CI (.ci/run) installs it.
+Marked `browser`: skipped without Chromium, failed instead under EMULATOR_REQUIRE_BROWSER=1 (.ci/run
+installs Chromium and sets it); see tests/clients/conftest.py.
 """
 
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -25,41 +22,10 @@ from emulator.settings import Settings
 from tests.clients.server import running
 from tests.conftest import START_TEXT
 
-CHROMIUM = os.environ.get("EMULATOR_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("EMULATOR_CHROMEDRIVER", "/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TENANT = "dashboard-e2e"
 WAIT = 30  # seconds for the browser to show what the emulator already did
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[webdriver.Chrome]:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            pytest.fail(f"{path} is missing: apt-get install chromium chromium-driver (CI does it in .ci/run)")
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not fetch a browser or a driver
-    with tempfile.TemporaryDirectory(prefix="dashboard-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--window-size=1600,1500",
-            f"--user-data-dir={profile}",
-        ):
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+pytestmark = pytest.mark.browser
 
 
 def text(driver: WebDriver, css: str) -> str:
