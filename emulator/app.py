@@ -21,6 +21,7 @@ from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard
 from emulator.docs import router as docs
 from emulator.fastlane import FastLane
+from emulator.indexes import router as indexes
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         return JSON({"error": "invalid request", "details": problems}, status_code=422)
 
+    app.include_router(indexes)  # before the APIs, whose catch-all routes would answer these URLs 404
     app.include_router(control.router)
     app.include_router(mtgox.router)
     app.include_router(bitcoinaverage.router)
