@@ -13,7 +13,7 @@ app's routes, so an index never lists a method that is not there.
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute
 
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.mtgox import routes as mtgox
