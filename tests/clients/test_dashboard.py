@@ -120,3 +120,34 @@ def test_dashboard_follows_the_market_and_steers_it(browser: webdriver.Chrome) -
     wait.until(lambda d: d.find_element(By.ID, "banner").is_displayed())
     wait.until(lambda d: "closed" in text(d, "#banner") or "Connection lost" in text(d, "#banner"))
     assert "live" not in text(browser, "#pill-feed")
+
+
+def test_the_page_shows_the_running_scenario_and_fits_1400_pixels(browser: webdriver.Chrome) -> None:
+    """Opened while flash-crash runs, the selector shows flash-crash (not the first in the list), and at
+    1400 px wide no cell of the indices table is cut, its `global` column included."""
+    import httpx
+
+    app = create_app(Settings(seed=1, clock="manual", start=START_TEXT))
+    wait = WebDriverWait(browser, WAIT, poll_frequency=0.05)
+    browser.set_window_size(1400, 1000)
+    with running(app) as base:
+        started = httpx.post(f"{base}/_t/{TENANT}/_emulator/scenario", json={"name": "flash-crash-2011-06-19"})
+        assert started.status_code == 200
+        browser.get(f"{base}/_t/{TENANT}/_emulator/ui")
+        wait.until(lambda d: "flash-crash-2011-06-19" in text(d, "#scenario-status"))
+        select = Select(browser.find_element(By.ID, "scenario-select"))
+        wait.until(lambda d: len(select.options) >= 7)
+        wait.until(lambda d: select.first_selected_option.get_attribute("value") == "flash-crash-2011-06-19")
+        assert browser.execute_script("return window.innerWidth") <= 1400
+
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#indices tbody tr")) >= 3)
+        cut = browser.execute_script(
+            """
+            const table = document.getElementById('indices');
+            const card = table.closest('section').getBoundingClientRect();
+            return [...table.querySelectorAll('th, td')]
+              .filter(c => c.scrollWidth > c.clientWidth + 1 || c.getBoundingClientRect().right > card.right + 0.5)
+              .map(c => c.textContent);
+            """
+        )
+        assert cut == [], cut
