@@ -161,13 +161,11 @@ def serve(args: argparse.Namespace, stop: Stop) -> int:
 
 
 def _serve(args: argparse.Namespace, stop: Stop) -> int:
+    # The checks a mistake fails come before the app's imports, so that a mistake is told at once.
     from pydantic import ValidationError
 
-    from emulator.app import create_app
-    from emulator.market.scenario import ScenarioError
-    from emulator.server import EmulatorServer
+    from emulator.market.scenario import ScenarioError, load
     from emulator.settings import Settings
-    from emulator.statefile import StateFileError
 
     overrides = {key: value for key in FLAGS if (value := getattr(args, key)) is not None}
     try:
@@ -178,34 +176,45 @@ def _serve(args: argparse.Namespace, stop: Stop) -> int:
             source = f"--{field} or EMULATOR_{field.upper()}" if field in FLAGS else f"EMULATOR_{field.upper()}"
             print(f"serve: {field} ({source}): {problem['msg']}", file=sys.stderr)
         return 2
+    if settings.scenario:
+        try:
+            load(settings.scenario)
+        except ScenarioError as exc:
+            problems = "; ".join(str(exc).splitlines())
+            print(f"serve: {_setting('scenario', args.scenario)} {settings.scenario}: {problems}", file=sys.stderr)
+            return 2
     try:
         sock = bind(settings.host, settings.port)
     except UsageError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     try:
-        if stop.requested:
-            return 0
-        try:
-            app = create_app(settings)
-        except ScenarioError as exc:
-            problems = "; ".join(str(exc).splitlines())
-            print(f"serve: {_setting('scenario', args.scenario)} {settings.scenario}: {problems}", file=sys.stderr)
-            return 2
-        except StateFileError as exc:
-            print(f"serve: {_setting('state', args.state)} {settings.state}: {exc}", file=sys.stderr)
-            return 2
-        if stop.requested:
-            return 0
-        server = EmulatorServer(app, settings.host, settings.port, args.log_level)
-        server.on_started.append(lambda started: print(banner(settings, started.port), flush=True))
-        server.on_started.append(_collect_again)
-        stop.server = server
-        if stop.requested:  # between the last check and the line above
-            return 0
-        server.run(sockets=[sock])
+        return _run(args, settings, sock, stop)
     finally:
         sock.close()
+
+
+def _run(args: argparse.Namespace, settings: "Settings", sock: socket.socket, stop: Stop) -> int:
+    if stop.requested:
+        return 0
+    from emulator.app import create_app
+    from emulator.server import EmulatorServer
+    from emulator.statefile import StateFileError
+
+    try:
+        app = create_app(settings)
+    except StateFileError as exc:
+        print(f"serve: {_setting('state', args.state)} {settings.state}: {exc}", file=sys.stderr)
+        return 2
+    if stop.requested:
+        return 0
+    server = EmulatorServer(app, settings.host, settings.port, args.log_level)
+    server.on_started.append(lambda started: print(banner(settings, started.port), flush=True))
+    server.on_started.append(_collect_again)
+    stop.server = server
+    if stop.requested:  # between the last check and the line above
+        return 0
+    server.run(sockets=[sock])
     return 0
 
 

@@ -71,6 +71,7 @@ def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_and_sessions(clien
     assert client.get("/_t/fresh/_emulator/state").content == saved
     assert [r["id"] for r in client.get("/_t/fresh/_emulator/faults").json()["faults"]] == [rule["id"]]
     client.cookies.clear()
-    funds = client.get("/_t/fresh/code/getFunds.php", cookies={"mtgox_session": cookie})
+    client.cookies.set("mtgox_session", cookie)  # the session alone, now in the restored tenant
+    funds = client.get("/_t/fresh/code/getFunds.php")
     assert funds.json() == {"usds": 5000, "btcs": 100}
     assert client.get("/_t/fresh/code/getOrders.php", params={"name": "alice", "pass": "alice-pass"}).status_code == 503
