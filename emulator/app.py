@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from emulator import __version__, statefile
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
+from emulator.apis.bitcoinaverage.openapi import openapi_document as bitcoinaverage_document
 from emulator.apis.mtgox import routes as mtgox
 from emulator.control import fault_routes, state_routes
 from emulator.control import routes as control
@@ -149,7 +150,9 @@ def _document(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            schema["paths"] = {**schema["paths"], **mtgox.openapi_paths(), **bitcoinaverage.openapi_paths()}
+            average_paths, average_schemes = bitcoinaverage_document()
+            schema["paths"] = {**schema["paths"], **mtgox.openapi_paths(), **average_paths}
+            schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(average_schemes)
             schemas = schema.get("components", {}).get("schemas", {})
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = ERROR_SCHEMA
