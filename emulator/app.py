@@ -24,6 +24,7 @@ from emulator.docs import router as docs
 from emulator.fastlane import FastLane
 from emulator.indexes import router as indexes
 from emulator.market.world import World, parse_instant
+from emulator.openapi_examples import Examples
 from emulator.responses import JSON
 from emulator.settings import Settings
 from emulator.streaming import Connections
@@ -96,12 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="MtGox (2011) and BitcoinAverage v2 APIs over one simulated, deterministic market.",
         lifespan=lifespan,
         default_response_class=JSON,
-        docs_url=None,  # emulator.docs serves /docs and /redoc from installed bundles, not a CDN
+        docs_url=None,  # emulator.docs serves /docs and /redoc from installed bundles, not a CDN,
         redoc_url=None,
+        openapi_url=None,  # and /openapi.json with examples from real answers (emulator.openapi_examples)
     )
     app.state.settings = settings
     app.state.registry = registry
     app.state.connections = Connections()
+    app.state.openapi_examples = Examples(mtgox.PREFIXES)
     app.add_middleware(FaultMiddleware)  # innermost: the journal outside it records what clients saw
     app.add_middleware(JournalMiddleware)
     app.add_middleware(TenantMiddleware)

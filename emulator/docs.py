@@ -1,4 +1,5 @@
-"""`/docs` (Swagger UI) and `/redoc` (ReDoc) that work offline, the case this tool exists for.
+"""`/openapi.json`, and `/docs` (Swagger UI) and `/redoc` (ReDoc) that work offline, the case this tool
+exists for.
 
 FastAPI's own pages load their scripts from a CDN (and ReDoc's fonts from Google). These load the
 bundles of the installed `fastapi-offline` package (a maintained PyPI package that ships Swagger UI
@@ -13,9 +14,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+from emulator.responses import JSON
 from emulator.routing import LoopRoute
 
 ASSETS = "/docs/assets"
+OPENAPI_URL = "/openapi.json"
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
 SWAGGER_PARAMETERS = {
@@ -39,10 +42,17 @@ def _title(request: Request) -> str:
     return str(request.app.title)
 
 
+@router.get(OPENAPI_URL)
+async def openapi_document(request: Request) -> JSON:
+    """FastAPI's document, with the examples and schemas of real answers (emulator.openapi_examples)."""
+    await request.app.state.openapi_examples.ensure(request.app)
+    return JSON(request.app.openapi())
+
+
 @router.get("/docs")
 def swagger_ui(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
-        openapi_url=str(request.app.openapi_url),
+        openapi_url=OPENAPI_URL,
         title=f"{_title(request)} - Swagger UI",
         oauth2_redirect_url=OAUTH2_REDIRECT,
         swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
@@ -66,7 +76,7 @@ REDOC_POLICY = """<meta http-equiv="Content-Security-Policy" content="img-src 's
 @router.get("/redoc")
 def redoc(request: Request) -> HTMLResponse:
     page = get_redoc_html(
-        openapi_url=str(request.app.openapi_url),
+        openapi_url=OPENAPI_URL,
         title=f"{_title(request)} - ReDoc",
         redoc_js_url=f"{ASSETS}/redoc.standalone.js",
         redoc_favicon_url=f"{ASSETS}/favicon.png",

@@ -71,3 +71,31 @@ def test_a_wrong_method_is_405_with_allow() -> None:
             assert allowed in answer.headers["allow"], answer.headers
             assert isinstance(answer.json()["error"], str)
         assert http.post("/indices/global/nothing").status_code == 404, "an unknown path stays 404"
+
+
+def test_every_api_operation_has_an_example_and_a_schema_from_a_real_answer() -> None:
+    import jsonschema_rs  # schemathesis's validator (a test extra through it)
+
+    with running(create_app(Settings(clock="manual", start=START_TEXT))) as base, httpx.Client(base_url=base) as http:
+        paths = http.get("/openapi.json").json()["paths"]
+        for path, operations in paths.items():
+            if path.startswith("/_emulator"):
+                continue
+            for verb, operation in operations.items():
+                content = operation["responses"]["200"]["content"]
+                assert any("example" in c for c in content.values()), (verb, path)
+                json_content = content.get("application/json")
+                if json_content:
+                    jsonschema_rs.validate(json_content["schema"], json_content["example"])
+
+        funds = paths["/code/getFunds.php"]["post"]["responses"]["200"]["content"]["application/json"]
+        assert funds["example"] == {"usds": 5000, "btcs": 100}, "alice's real funds in a fresh world"
+        ticker = http.get("/indices/global/ticker/BTCUSD", headers={"x-ba-key": KEYS["enterprise"][0]}).json()
+        schema = paths["/indices/{market}/ticker/{symbol}"]["get"]["responses"]["200"]["content"]["application/json"]
+        jsonschema_rs.validate(schema["schema"], ticker)
+        assert set(schema["example"]) == set(ticker)
+        depth = paths["/api/0/data/getDepth.php"]["get"]["responses"]["200"]["content"]["application/json"]
+        jsonschema_rs.validate(depth["schema"], http.get("/api/0/data/getDepth.php").json())
+        jsonschema_rs.validate(depth["schema"], {"error": "Unknown method."})  # MtGox errors are 200 too
+        assert not jsonschema_rs.is_valid(schema["schema"], {"success": False, "error": "Unknown"}), "a shape"
+        assert "openapi-examples" not in http.get("/_emulator/tenants").text, "the examples' world is dropped"
