@@ -164,7 +164,6 @@ def _serve(args: argparse.Namespace, stop: Stop) -> int:
     # The checks a mistake fails come before the app's imports, so that a mistake is told at once.
     from pydantic import ValidationError
 
-    from emulator.market.scenario import ScenarioError, load
     from emulator.settings import Settings
 
     overrides = {key: value for key in FLAGS if (value := getattr(args, key)) is not None}
@@ -177,6 +176,8 @@ def _serve(args: argparse.Namespace, stop: Stop) -> int:
             print(f"serve: {field} ({source}): {problem['msg']}", file=sys.stderr)
         return 2
     if settings.scenario:
+        from emulator.market.scenario import ScenarioError, load  # only with a scenario: start-up time
+
         try:
             load(settings.scenario)
         except ScenarioError as exc:
