@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,18 +11,22 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from emulator import __version__
+from emulator import __version__, statefile
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
+from emulator.apis.bitcoinaverage.openapi import openapi_document as bitcoinaverage_document
 from emulator.apis.mtgox import routes as mtgox
 from emulator.boundary import ErrorBoundary
-from emulator.control import fault_routes
+from emulator.control import fault_routes, state_routes
 from emulator.control import routes as control
 from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard
+from emulator.docs import router as docs
 from emulator.fastlane import FastLane
 from emulator.guards import ControlRequestGuard, PageHeaders, host_problem, refuse
+from emulator.indexes import router as indexes
 from emulator.market.world import World, parse_instant
+from emulator.openapi_examples import Examples
 from emulator.responses import JSON
 from emulator.settings import Settings
 from emulator.streaming import Connections
@@ -84,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         load(settings.scenario, [settings.scenarios_dir] if settings.scenarios_dir else [])  # fail at start-up
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants, settings.tenant_ttl)
     connections = Connections()
+    if settings.state:  # every saved world, or a StateFileError before anything is served
+        registry.worlds.update(statefile.load(Path(settings.state), registry.factory))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await mover
+            if settings.state:  # a graceful shutdown keeps the worlds for the next start
+                statefile.save(Path(settings.state), registry.worlds)
 
     app = EmulatorApp(
         title="btc-market-emulator",
@@ -102,10 +111,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="MtGox (2011) and BitcoinAverage v2 APIs over one simulated, deterministic market.",
         lifespan=lifespan,
         default_response_class=JSON,
+        docs_url=None,  # emulator.docs serves /docs and /redoc from installed bundles, not a CDN,
+        redoc_url=None,
+        openapi_url=None,  # and /openapi.json with examples from real answers (emulator.openapi_examples)
     )
     app.state.settings = settings
     app.state.registry = registry
     app.state.connections = connections
+    app.state.openapi_examples = Examples(mtgox.PREFIXES)
     app.add_middleware(ErrorBoundary)  # innermost: a failing route still answers in its API's style
     app.add_middleware(FaultMiddleware)  # the journal outside it records what clients saw
     app.add_middleware(JournalMiddleware)
@@ -126,13 +139,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         return JSON({"error": "invalid request", "details": problems}, status_code=422)
 
+    app.include_router(indexes)  # before the APIs, whose catch-all routes would answer these URLs 404
     app.include_router(control.router)
     app.include_router(mtgox.router)
     app.include_router(bitcoinaverage.router)
     app.include_router(dashboard)
+    app.include_router(docs)
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)
+        app.include_router(state_routes.router)
     app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)
     _document(app)
     return app
@@ -154,7 +170,9 @@ def _document(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            schema["paths"] = {**schema["paths"], **mtgox.openapi_paths(), **bitcoinaverage.openapi_paths()}
+            average_paths, average_schemes = bitcoinaverage_document()
+            schema["paths"] = {**schema["paths"], **mtgox.openapi_paths(), **average_paths}
+            schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(average_schemes)
             schemas = schema.get("components", {}).get("schemas", {})
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = ERROR_SCHEMA

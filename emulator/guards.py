@@ -155,7 +155,10 @@ class PageHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *self.headers]}
+                headers = list(message.get("headers", ()))
+                own_policy = any(name == b"content-security-policy" for name, _ in headers)
+                added = self.headers[1:] if own_policy else self.headers  # a page's own policy wins
+                message = {**message, "headers": [*headers, *added]}
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -8,7 +8,9 @@ Registered through the `pytest11` entry point, so installing the package is enou
   `remove_fault`, `clear_faults`, `journal`, `clear_journal`).
 - `emulator_server`: the session's server (started on first use, stopped at the end of the session).
 - `emulator_asgi`: an `httpx.AsyncClient` on the app through `httpx.ASGITransport` (no socket),
-  on this test's own tenant; `emulator_asgi_sync`: the same as a starlette `TestClient`.
+  on this test's own tenant; `emulator_asgi_sync`: the same as a starlette `TestClient`. These two
+  need httpx (`pip install httpx`); the others need nothing beyond the package and pytest: their
+  control calls go through the standard library.
 - `emulator_app`: the session's in-process app behind the two ASGI fixtures.
 
 Worlds run on a manual clock; seed, start instant and order flow come from `--emulator-seed`,
@@ -20,10 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json as jsonlib
 import os
 import re
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -32,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx  # only the two ASGI fixtures need it, and they say so when it is missing
     from fastapi import FastAPI
     from starlette.testclient import TestClient
 
@@ -144,27 +150,58 @@ class Control:
         return self._call("DELETE", "journal")
 
 
+class Answer:
+    """A response of `StdlibClient`, with the three members `Control` reads."""
+
+    def __init__(self, status_code: int, text: str) -> None:
+        self.status_code = status_code
+        self.text = text
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.text)
+
+
+class StdlibClient:
+    """JSON requests to the control API over urllib: the `emulator` fixture needs no HTTP library
+    beyond the standard one (`pip install btc-market-emulator pytest` is enough to use it)."""
+
+    def __init__(self, base_url: str, timeout: float = 30) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def request(self, method: str, url: str, *, json: Any = None, params: Any = None) -> Answer:
+        target = self.base_url + url
+        if params:
+            target += "?" + urllib.parse.urlencode(params)
+        body = None if json is None else jsonlib.dumps(json).encode()
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        request = urllib.request.Request(target, data=body, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return Answer(response.status, response.read().decode())
+        except urllib.error.HTTPError as refused:  # a 4xx or 5xx is an answer for Control to report
+            with refused:
+                return Answer(refused.code, refused.read().decode())
+
+
 class Emulator(Control):
     """One test's tenant on the session's server: its URLs, and its control API."""
 
     def __init__(self, root_url: str, tenant: str) -> None:
-        import httpx
-
         self.root_url = root_url
         self.tenant = tenant
         self.http_url = f"{root_url}/_t/{tenant}"
         self.ws_url = "ws" + self.http_url.removeprefix("http")
         self.mtgox_url = self.http_url + "/code/"
         self.mtgox_ws_url = self.ws_url + "/mtgox"
-        self.http: httpx.Client = httpx.Client(base_url=self.http_url, timeout=30)
-        super().__init__(self.http)
+        super().__init__(StdlibClient(self.http_url))
 
     def url(self, path: str) -> str:
         """An absolute URL of `path` in this tenant, e.g. url("/code/data/ticker.php")."""
         return self.http_url + "/" + path.lstrip("/")
 
     def close(self) -> None:
-        self.http.close()
+        """Nothing to release (each control call has its own connection); kept for callers of 0.1."""
 
     def __repr__(self) -> str:
         return f"<Emulator tenant={self.tenant!r} at {self.http_url}>"
@@ -276,6 +313,16 @@ def tenant_for(node: pytest.Item | Any, used: set[str] = _used_tenants) -> str:
     return unique
 
 
+def _needs_httpx(fixture: str) -> Any:
+    try:
+        import httpx
+    except ImportError:
+        pytest.fail(
+            f"the {fixture} fixture needs httpx: pip install httpx (the emulator fixture does not)", pytrace=False
+        )
+    return httpx
+
+
 # -- fixtures ----------------------------------------------------------------------------------
 
 
@@ -312,7 +359,7 @@ def emulator_app(pytestconfig: pytest.Config) -> FastAPI:
 @pytest.fixture
 def emulator_asgi(emulator_app: FastAPI, request: pytest.FixtureRequest) -> Iterator[httpx.AsyncClient]:
     """An `httpx.AsyncClient` on the app through `httpx.ASGITransport`, no socket, on this test's tenant."""
-    import httpx
+    httpx = _needs_httpx("emulator_asgi")
 
     tenant = tenant_for(request.node)
     client = httpx.AsyncClient(
@@ -328,6 +375,7 @@ def emulator_asgi(emulator_app: FastAPI, request: pytest.FixtureRequest) -> Iter
 def emulator_asgi_sync(emulator_app: FastAPI, request: pytest.FixtureRequest) -> Iterator[TestClient]:
     """A starlette `TestClient` on the app (no socket, websockets included) on this test's tenant;
     `Control(emulator_asgi_sync)` gives it the control methods of `emulator`."""
+    _needs_httpx("emulator_asgi_sync")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*starlette.testclient")
         from starlette.testclient import TestClient

@@ -1,5 +1,6 @@
 """The pytest plugin (emulator.testing) used from test files, as a user of the package would use it."""
 
+import os
 import re
 import subprocess
 import sys
@@ -196,3 +197,45 @@ def test_faults_and_journal(emulator):
 def test_faults_and_journal_methods(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_faults=FAULTS_AND_JOURNAL)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+WITHOUT_HTTPX = """
+import json
+import urllib.request
+
+import pytest
+
+
+def test_httpx_is_not_there():
+    with pytest.raises(ImportError):
+        import httpx  # noqa: F401
+
+
+def test_the_emulator_fixture_works_without_httpx(emulator):
+    emulator.account("amy", "pw", {"BTC": "2"})
+    assert emulator.advance(10)["now"] == "2011-07-10T00:00:10Z"
+    with urllib.request.urlopen(emulator.mtgox_url + "data/ticker.php") as answer:
+        assert json.load(answer)["ticker"]["last"] > 0
+    with pytest.raises(Exception, match="409"):
+        emulator.account("amy", "pw")
+    assert emulator.journal(path="/code/*")[0]["path"] == "/code/data/ticker.php"
+
+
+def test_the_asgi_fixture_says_what_to_install(emulator_asgi):
+    pass
+"""
+
+
+def test_the_plugin_needs_only_the_package_and_pytest(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install btc-market-emulator pytest` is enough: with httpx made unimportable (a package of that
+    name that refuses to load, first on the path), the `emulator` fixture still works in a fresh process."""
+    blocker = pytester.mkdir("no-httpx") / "httpx"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'httpx'\", name='httpx')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(blocker.parent), os.environ.get("PYTHONPATH", "")]))
+    pytester.makepyfile(test_without_httpx=WITHOUT_HTTPX)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*the emulator_asgi fixture needs httpx: pip install httpx*"])

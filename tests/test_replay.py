@@ -16,7 +16,12 @@ def replay(tmp_path: Path, scenario: str, seed: int | None, name: str) -> bytes:
     return out.read_bytes()
 
 
-@pytest.mark.parametrize("scenario", SHIPPED)
+QUICK = ("steady", "flash-crash-2011-06-19")  # by default; every other shipped scenario under `long`
+
+
+@pytest.mark.parametrize(
+    "scenario", [pytest.param(name, marks=() if name in QUICK else pytest.mark.long) for name in SHIPPED]
+)
 def test_replay_is_byte_identical_and_seed_sensitive(tmp_path: Path, scenario: str) -> None:
     first = replay(tmp_path, scenario, None, "a.jsonl")
     assert first == replay(tmp_path, scenario, None, "b.jsonl")

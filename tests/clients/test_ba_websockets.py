@@ -52,7 +52,9 @@ class Server:
         return f"{self.base.replace('http://', 'ws://')}/{channel}?public_key={KEYS[plan][0]}&ticket={ticket}"
 
     def open(self, channel: str, plan: str = "enterprise", ticket: str | None = None) -> ClientConnection:
-        ws = connect(self.url(channel, plan, ticket), open_timeout=5)
+        # Entered at once: websockets wants connect() used as a context manager, and this one is read
+        # before the caller's own `with` (which enters it again, a no-op, and closes it) or close().
+        ws = connect(self.url(channel, plan, ticket), open_timeout=5).__enter__()
         assert json.loads(ws.recv(timeout=5)) == STATUS
         return ws
 

@@ -3,19 +3,16 @@ Selenium; nothing is downloaded): the page loads, the book and the tape move whe
 button plays market time, starting the flash-crash scenario from the page makes the price fall, and
 losing the server shows clearly. The screenshot is saved as artifacts/dashboard.png.
 
-Chromium missing is a failure, not a skip: CI (.ci/run) installs it.
+Marked `browser`: skipped without Chromium, failed instead under EMULATOR_REQUIRE_BROWSER=1 (.ci/run
+installs Chromium and sets it); see tests/clients/conftest.py.
 """
 
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -25,41 +22,10 @@ from emulator.settings import Settings
 from tests.clients.server import running
 from tests.conftest import START, START_TEXT
 
-CHROMIUM = os.environ.get("EMULATOR_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("EMULATOR_CHROMEDRIVER", "/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TENANT = "dashboard-e2e"
 WAIT = 30  # seconds for the browser to show what the emulator already did
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[webdriver.Chrome]:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            pytest.fail(f"{path} is missing: apt-get install chromium chromium-driver (CI does it in .ci/run)")
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not fetch a browser or a driver
-    with tempfile.TemporaryDirectory(prefix="dashboard-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--window-size=1600,1500",
-            f"--user-data-dir={profile}",
-        ):
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+pytestmark = pytest.mark.browser
 
 
 def text(driver: WebDriver, css: str) -> str:
@@ -154,3 +120,34 @@ def test_dashboard_follows_the_market_and_steers_it(browser: webdriver.Chrome) -
     wait.until(lambda d: d.find_element(By.ID, "banner").is_displayed())
     wait.until(lambda d: "closed" in text(d, "#banner") or "Connection lost" in text(d, "#banner"))
     assert "live" not in text(browser, "#pill-feed")
+
+
+def test_the_page_shows_the_running_scenario_and_fits_1400_pixels(browser: webdriver.Chrome) -> None:
+    """Opened while flash-crash runs, the selector shows flash-crash (not the first in the list), and at
+    1400 px wide no cell of the indices table is cut, its `global` column included."""
+    import httpx
+
+    app = create_app(Settings(seed=1, clock="manual", start=START_TEXT))
+    wait = WebDriverWait(browser, WAIT, poll_frequency=0.05)
+    browser.set_window_size(1400, 1000)
+    with running(app) as base:
+        started = httpx.post(f"{base}/_t/{TENANT}/_emulator/scenario", json={"name": "flash-crash-2011-06-19"})
+        assert started.status_code == 200
+        browser.get(f"{base}/_t/{TENANT}/_emulator/ui")
+        wait.until(lambda d: "flash-crash-2011-06-19" in text(d, "#scenario-status"))
+        select = Select(browser.find_element(By.ID, "scenario-select"))
+        wait.until(lambda d: len(select.options) >= 7)
+        wait.until(lambda d: select.first_selected_option.get_attribute("value") == "flash-crash-2011-06-19")
+        assert browser.execute_script("return window.innerWidth") <= 1400
+
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#indices tbody tr")) >= 3)
+        cut = browser.execute_script(
+            """
+            const table = document.getElementById('indices');
+            const card = table.closest('section').getBoundingClientRect();
+            return [...table.querySelectorAll('th, td')]
+              .filter(c => c.scrollWidth > c.clientWidth + 1 || c.getBoundingClientRect().right > card.right + 0.5)
+              .map(c => c.textContent);
+            """
+        )
+        assert cut == [], cut

@@ -16,8 +16,8 @@ def test_multipart_orders_and_cookie_session_over_a_real_socket() -> None:
         assert "mtgox_session" in client.cookies
         placed = client.post("/code/sellBTC.php", files={"amount": (None, "1.25"), "price": (None, "15.5")}).json()
         assert placed["orders"][0]["amount"] == 1.25 and placed["orders"][0]["price"] == 15.5
-        with_password = client.post(
-            "/api/0/getOrders.php", files={"name": (None, "bob"), "pass": (None, "bob-pass")}, cookies={}
+        with_password = httpx.post(  # a client of its own: no session cookie, the password alone
+            base + "/api/0/getOrders.php", files={"name": (None, "bob"), "pass": (None, "bob-pass")}
         ).json()
         assert [o["oid"] for o in with_password["orders"]] == [placed["oid"]]
         depth = client.get("/code/data/getDepth.php").json()

@@ -1,5 +1,6 @@
 """The MtGox websocket over real sockets, on a manual clock: what a 2011 streaming client relied on."""
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -197,15 +198,15 @@ def test_a_slow_consumer_is_dropped_without_holding_up_others() -> None:
 
 def test_clean_shutdown_closes_every_socket_with_1001() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
-    with running(app) as base:
-        sockets = [open_socket(base) for _ in range(3)]
+    with contextlib.ExitStack() as stack:
+        with running(app) as base:
+            sockets = [stack.enter_context(open_socket(base)) for _ in range(3)]
+            for ws in sockets:
+                read_all(ws)
         for ws in sockets:
-            read_all(ws)
-    for ws in sockets:
-        with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=5)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
-        ws.close()
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
 
 
 def test_a_scenario_disconnect_step_drops_mtgox_sockets() -> None:

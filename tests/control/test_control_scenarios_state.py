@@ -79,8 +79,7 @@ def test_a_snapshot_restored_into_a_fresh_tenant_keeps_faults_but_sessions_stay_
     assert client.get("/_t/fresh/code/getFunds.php").json() == {"error": "Not logged in."}
     client.post("/_emulator/reset")
     assert client.get("/code/getFunds.php").json() == {"error": "Not logged in."}
-    assert (
-        client.post("/_emulator/state", content=saved, headers=JSON_BODY).status_code == 200
-    )  # its own tenant: sessions back
+    # in its own tenant the sessions come back
+    assert client.post("/_emulator/state", content=saved, headers=JSON_BODY).status_code == 200
     assert client.get("/code/getFunds.php").json() == {"usds": 5000, "btcs": 100}
     assert client.get("/_t/fresh/code/getOrders.php", params={"name": "alice", "pass": "alice-pass"}).status_code == 503

@@ -58,12 +58,16 @@ def _manual_clock() -> None:
             world.clock = Clock(world.now, "manual", 1.0, world.wall)
 
 
+# A quick run by default (every operation, a couple of cases each: the README's test command stays
+# short); the long run (marker `long`, run by .ci/run) tries many more inputs per operation.
+QUICK, LONG = 2, 30
 SETTINGS = settings(
-    max_examples=5,
+    max_examples=QUICK,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
+LONG_SETTINGS = settings(SETTINGS, max_examples=LONG)
 CHECKS = [not_a_server_error, response_schema_conformance, api_error_style]
 RESET = {"method": "POST", "path": "/_emulator/reset"}
 
@@ -85,6 +89,13 @@ def test_every_operation(case: schemathesis.Case) -> None:
 @schema.include(**RESET).parametrize()
 @SETTINGS
 def test_reset(case: schemathesis.Case) -> None:
+    _run(case)
+
+
+@pytest.mark.long
+@schema.parametrize()
+@LONG_SETTINGS
+def test_every_operation_at_length(case: schemathesis.Case) -> None:
     _run(case)
 
 

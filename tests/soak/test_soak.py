@@ -1,11 +1,11 @@
-"""Load and soak tests (marked `soak`; short by default, the issue's sizes with EMULATOR_SOAK=full).
+"""Load and soak tests (marked `soak`; each at a quick size, and at the issue's full size marked `long`).
 
-- REST: requests across the hot read routes at a fixed concurrency, zero errors (short: 2,000 at 50;
+- REST: requests across the hot read routes at a fixed concurrency, zero errors (quick: 500 at 20;
   full: 50,000 at 100).
 - Websocket: connect/subscribe/disconnect cycles on /mtgox with RSS growth under 10 MB and the
-  server loop's task count back to its baseline (short: 300; full: 5,000).
+  server loop's task count back to its baseline (quick: 60; full: 5,000).
 - A realtime market at 1000x with clients trading, depositing and withdrawing over HTTP; funds are
-  conserved (short: 20 s of wall time; full: 10 minutes).
+  conserved (quick: 4 s of wall time; full: 10 minutes).
 """
 
 import asyncio
@@ -62,9 +62,9 @@ async def _load(base: str, routes: list[tuple[str, dict[str, str]]], total: int,
     return outcomes
 
 
-def test_hot_routes_under_load_answer_every_request() -> None:
+def test_hot_routes_under_load_answer_every_request(soak_size: str) -> None:
     """The server runs in a child process (as `serve` runs it), so the load does not share its GIL."""
-    total, concurrency = int(size(2_000, 50_000)), int(size(50, 100))
+    total, concurrency = int(size(soak_size, 500, 50_000)), int(size(soak_size, 20, 100))
     with serving_process() as url:
         last = httpx.get(url + "/code/data/getTrades.php").json()[-1]["tid"]
         since = str(int(last) - 50)
@@ -85,8 +85,8 @@ def _cycle(base: str) -> None:
         assert json.loads(ws.recv(timeout=5)) == {"op": "unsubscribe", "channel": TICKER}
 
 
-def test_websocket_cycles_leak_neither_memory_nor_tasks() -> None:
-    cycles = int(size(300, 5_000))
+def test_websocket_cycles_leak_neither_memory_nor_tasks(soak_size: str) -> None:
+    cycles = int(size(soak_size, 60, 5_000))
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
     with serving(app) as served:
         connections = app.state.connections
@@ -94,7 +94,7 @@ def test_websocket_cycles_leak_neither_memory_nor_tasks() -> None:
         def settled() -> tuple[int, int]:
             return len(asyncio.all_tasks()), len(connections.clients)
 
-        for _ in range(50):  # warm-up: imports, caches, the feed and its subscription
+        for _ in range(20):  # warm-up: imports, caches, the feed and its subscription
             _cycle(served.url)
         time.sleep(0.2)
         baseline = served.in_loop(settled)
@@ -139,8 +139,8 @@ async def _trade_while_running(base: str, seconds: float) -> Counter[int]:
     return statuses
 
 
-def test_a_market_at_1000x_conserves_funds() -> None:
-    seconds = size(20, 600)
+def test_a_market_at_1000x_conserves_funds(soak_size: str) -> None:
+    seconds = size(soak_size, 4, 600)
     app = create_app(Settings(seed=7, clock="realtime", speed=1000, start=START_TEXT))
     world: World = app.state.registry.get("default")
     flows = world.bus.subscribe(["balance"], maxsize=10**8)

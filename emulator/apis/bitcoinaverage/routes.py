@@ -705,6 +705,17 @@ register_websockets(router, PREFIXES)  # the channels of spec §5 (websocket.py)
 
 
 async def not_found(request: Request) -> JSON:
+    """Unknown here; but a known path asked with another method is 405 with the methods it takes."""
+    allowed = sorted(
+        {
+            method
+            for route in router.routes
+            if isinstance(route, Route) and route.endpoint is not not_found and route.path_regex.match(request.url.path)
+            for method in route.methods or ()
+        }
+    )
+    if allowed:
+        return error(405, "Method not allowed", headers={"Allow": ", ".join(allowed)})
     return error(404, "Not found")
 
 

@@ -391,6 +391,8 @@
       select.innerHTML = state.scenarios
         .map((s) => `<option value="${esc(s.name)}" title="${esc(s.description)}">${esc(s.name)}</option>`)
         .join('');
+      shownScenario = null; // a fresh list starts on its first option: show the running one again
+      showRunningScenario();
     } catch {
       // retried on the next poll
     }
@@ -745,6 +747,18 @@
     return `${what}: ${e.message}`;
   }
 
+  // The selector follows the scenario the world runs (started here, by another client, or by
+  // `serve --scenario`), but only when that changes, so that it never undoes the user's own choice.
+  let shownScenario = null;
+  function showRunningScenario() {
+    const r = state.scenario;
+    const name = r && r.ok && r.data ? r.data.name : null;
+    const select = $('scenario-select');
+    if (!name || name === shownScenario || ![...select.options].some((o) => o.value === name)) return;
+    select.value = name;
+    shownScenario = name;
+  }
+
   function renderScenario() {
     const r = state.scenario;
     if (!r) return;
@@ -755,6 +769,7 @@
       return;
     }
     const s = r.data;
+    showRunningScenario();
     if (!s.name) {
       el.innerHTML = `no scenario running · random flow ${s.flow ? 'on' : 'off'}`;
       return;

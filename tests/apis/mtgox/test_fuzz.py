@@ -3,6 +3,7 @@ and nothing changes unless a call succeeded."""
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -24,15 +25,16 @@ nasty = st.one_of(
 params = st.dictionaries(st.sampled_from(FIELDS), nasty, max_size=6)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    path=st.sampled_from(sorted(METHODS)),
-    prefix=st.sampled_from(["/code/", "/api/0/"]),
-    fields=params,
-    logged_in=st.booleans(),
-    verb=st.sampled_from(["GET", "POST", "MULTIPART"]),
-)
-def test_no_input_breaks_a_method(path: str, prefix: str, fields: dict[str, str], logged_in: bool, verb: str) -> None:
+INPUTS = {
+    "path": st.sampled_from(sorted(METHODS)),
+    "prefix": st.sampled_from(["/code/", "/api/0/"]),
+    "fields": params,
+    "logged_in": st.booleans(),
+    "verb": st.sampled_from(["GET", "POST", "MULTIPART"]),
+}
+
+
+def no_input_breaks_a_method(path: str, prefix: str, fields: dict[str, str], logged_in: bool, verb: str) -> None:
     if path == "ticker.php":
         prefix = "/code/"
     if logged_in:
@@ -68,3 +70,14 @@ def test_an_oversized_body_is_refused() -> None:
     with TestClient(APP) as client:
         answer = client.post("/code/getFunds.php", content=b"name=alice&pass=alice-pass&x=" + b"a" * 100_000)
     assert answer.status_code == 200 and answer.json() == {"error": "Invalid."}
+
+
+# The same property twice: a quick run by default, the long one under the `long` marker (.ci/run).
+test_no_input_breaks_a_method = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])(
+    given(**INPUTS)(no_input_breaks_a_method)
+)
+test_no_input_breaks_a_method_at_length = pytest.mark.long(
+    settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])(
+        given(**INPUTS)(no_input_breaks_a_method)
+    )
+)

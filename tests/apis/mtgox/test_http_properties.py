@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
@@ -28,9 +29,7 @@ actions = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=actions)
-def test_http_trading_conserves_funds_and_agrees_with_the_engine(steps: list[tuple]) -> None:  # type: ignore[type-arg]
+def http_trading_conserves_funds_and_agrees_with_the_engine(steps: list[tuple]) -> None:  # type: ignore[type-arg]
     app = create_app(Settings(seed=3, clock="manual", start=START_TEXT))
     with TestClient(app) as client:
         world = default_world(client)
@@ -65,3 +64,14 @@ def test_http_trading_conserves_funds_and_agrees_with_the_engine(steps: list[tup
         after = world.engine.ledger.totals()
         for currency, amount in after.items():
             assert amount == totals.get(currency, 0) + external.get(currency, 0)
+
+
+# The same property twice: a quick run by default, the long one under the `long` marker (.ci/run).
+test_http_trading_conserves_funds_and_agrees_with_the_engine = settings(max_examples=10, deadline=None)(
+    given(steps=actions)(http_trading_conserves_funds_and_agrees_with_the_engine)
+)
+test_http_trading_conserves_funds_and_agrees_with_the_engine_at_length = pytest.mark.long(
+    settings(max_examples=25, deadline=None)(
+        given(steps=actions)(http_trading_conserves_funds_and_agrees_with_the_engine)
+    )
+)

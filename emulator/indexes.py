@@ -1,0 +1,102 @@
+"""What the base URLs `serve` prints answer: an index of each API, in that API's own style.
+
+- `/code/` and `/api/0/`: the MtGox methods under that prefix, as MtGox answered everything (HTTP 200,
+  a JSON object), each with its summary, whether it needs credentials, and its parameters.
+- `/indices/`: every BitcoinAverage route (REST and websocket), as BitcoinAverage answered
+  (`"success": true` beside the data).
+- `/_emulator/`: the control routes this server has (fewer when the control API is switched off).
+
+Built from the same tables the APIs document themselves with (their `openapi_paths`) and from the
+app's routes, so an index never lists a method that is not there.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.routing import BaseRoute
+
+from emulator.apis.bitcoinaverage import routes as bitcoinaverage
+from emulator.apis.mtgox import routes as mtgox
+from emulator.responses import JSON
+from emulator.routing import LoopRoute
+
+router = APIRouter(include_in_schema=False, route_class=LoopRoute)
+CONTROL = "/_emulator/"
+
+
+def _parameters(operation: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p.get("description", "") for p in operation.get("parameters", ()) if p["in"] != "header"}
+
+
+def mtgox_index(prefix: str) -> dict[str, Any]:
+    methods = []
+    for path, verbs in mtgox.openapi_paths().items():
+        if not path.startswith(prefix):
+            continue
+        operation = verbs["get"]
+        auth = any(p["name"] == "Rest-Key" for p in operation["parameters"])
+        methods.append(
+            {
+                "method": path.removeprefix(prefix),
+                "url": path,
+                "verbs": sorted(verb.upper() for verb in verbs),
+                "auth": auth,
+                "summary": operation["summary"],
+                "params": _parameters(operation),
+            }
+        )
+    return {"api": "MtGox (2011)", "prefix": prefix, "methods": methods, "websocket": "/mtgox", "docs": "/docs"}
+
+
+def _websockets(routes: list[BaseRoute]) -> list[str]:
+    return sorted(path for r in routes if "websocket" in type(r).__name__.lower() and (path := getattr(r, "path", "")))
+
+
+def bitcoinaverage_index(request: Request) -> dict[str, Any]:
+    routes = [
+        {"path": path, "methods": sorted(verb.upper() for verb in verbs), "summary": verbs["get"]["summary"]}
+        for path, verbs in sorted(bitcoinaverage.openapi_paths().items())
+    ]
+    return {
+        "success": True,
+        "api": "BitcoinAverage v2",
+        "routes": routes,
+        "websockets": _websockets(bitcoinaverage.router.routes),
+        "docs": "/docs",
+    }
+
+
+def control_index(request: Request) -> dict[str, Any]:
+    """The control routes in the app's OpenAPI document: those this server has, with their summaries."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    routes = [
+        {
+            "method": verb.upper(),
+            "path": path,
+            "summary": (operation.get("description") or operation["summary"]).split("\n")[0],
+        }
+        for path, verbs in paths.items()
+        if path.startswith(CONTROL)
+        for verb, operation in verbs.items()
+    ]
+    return {"api": "btc-market-emulator control", "routes": routes, "dashboard": CONTROL + "ui", "docs": "/docs"}
+
+
+@router.api_route("/code/", methods=["GET", "POST"])  # every MtGox method takes either
+def code_index() -> JSON:
+    return JSON(mtgox_index("/code/"))
+
+
+@router.api_route("/api/0/", methods=["GET", "POST"])
+def api0_index() -> JSON:
+    return JSON(mtgox_index("/api/0/"))
+
+
+@router.get("/indices/")
+def indices_index(request: Request) -> JSON:
+    return JSON(bitcoinaverage_index(request))
+
+
+@router.get(CONTROL)
+def control(request: Request) -> JSON:
+    return JSON(control_index(request))

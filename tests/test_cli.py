@@ -1,0 +1,127 @@
+"""The command line as a user meets it: ordinary mistakes are one line and exit status 2, and Ctrl-C
+at any moment of `serve` (start-up included) ends it gracefully and quietly with exit status 0."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from emulator import __version__
+
+COMMAND = [sys.executable, "-m", "emulator"]
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["serve", "--scenario", "nosuch"], {}, ["--scenario", "nosuch", "steady"]),
+        (["serve"], {"EMULATOR_SCENARIO": "nosuch"}, ["EMULATOR_SCENARIO", "nosuch", "flash-crash-2011-06-19"]),
+        (["serve", "--log-level", "loud"], {}, ["--log-level", "loud", "warning"]),
+        (["serve", "--host", "999.1.1.1"], {}, ["999.1.1.1", "--host", "127.0.0.1"]),
+        (["serve", "--port", "70000"], {}, ["--port", "65535"]),
+        (["serve", "--clock", "sideways"], {}, ["--clock", "manual"]),
+        (["replay", "steady", "--out", "/nonexistent/dir/x.jsonl"], {}, ["--out", "/nonexistent/dir", "create it"]),
+        (["replay", "nosuch"], {}, ["nosuch", "steady"]),
+        (["replay", "steady", "--until", "forever"], {}, ["--until", "forever"]),
+    ],
+)
+def test_ordinary_mistakes_are_one_line_naming_the_setting(
+    args: list[str], env: dict[str, str], words: list[str]
+) -> None:
+    one_line_error(run(*args, env=env), *words)
+
+
+def test_a_broken_scenario_file_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\ntimeline:\n  - at: soon\n    flow: maybe\n")
+    line = one_line_error(run("serve", "--scenario", str(broken)), "--scenario", f"{broken}:3", "timeline.0.at")
+    assert f"{broken}:4" in line, "every problem, each with its line, on the one line"
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        one_line_error(run("serve", "--port", str(port)), f"port {port}", "in use", "--port")
+
+
+def test_version_and_help() -> None:
+    version = run("--version")
+    assert (version.returncode, version.stdout.strip()) == (0, f"btc-market-emulator {__version__}")
+    shown = run("serve", "--help")
+    assert shown.returncode == 0
+    shipped = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
+    assert len(shipped) >= 7
+    listed = " ".join(shown.stdout.split())  # argparse wraps the epilog
+    assert "shipped scenarios" in listed and all(name in listed for name in shipped)
+    assert "--state" in listed and "EMULATOR_STATE" in listed
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*COMMAND, "serve", "--port", "0", "--clock", "manual", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"still running 20 s after Ctrl-C: {out!r} {err!r}")
+
+
+# From just after the interpreter has started (before that Python itself answers Ctrl-C) through
+# reading the command line, the imports, building the app and the world, to binding the port.
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.5])
+def test_ctrl_c_during_start_up_ends_quietly_with_status_0(delay: float) -> None:
+    process = start()
+    time.sleep(delay)  # a moment of the process's own start-up, not of the market: no clock involved
+    out, err = interrupt(process)
+    assert (process.returncode, err) == (0, ""), (out, err)
+
+
+def test_ctrl_c_once_serving_shuts_down_gracefully_and_quietly() -> None:
+    process = start()
+    assert process.stdout is not None
+    first = process.stdout.readline()  # the banner's first line is printed once the port is bound
+    assert first.startswith("btc-market-emulator listening on 127.0.0.1:")
+    _, err = interrupt(process)
+    assert (process.returncode, err) == (0, "")
+
+
+def test_sigterm_shuts_down_gracefully_too() -> None:
+    process = start()
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.terminate()
+    _, err = process.communicate(timeout=20)
+    assert (process.returncode, err) == (0, "")
