@@ -189,14 +189,14 @@ def _serve(args: argparse.Namespace, stop: Stop) -> int:
             problems = "; ".join(str(exc).splitlines())
             print(f"serve: {_setting('scenario', args.scenario)} {settings.scenario}: {problems}", file=sys.stderr)
             return 2
-    warning = exposure_warning(settings)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
     try:
         sock = bind(settings.host, settings.port)
     except UsageError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
+    warning = exposure_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     try:
         return _run(args, settings, sock, stop)
     finally:

@@ -19,7 +19,7 @@ def test_every_url_serve_prints_answers_and_the_indexes_list_what_is_there() -> 
     settings = Settings(clock="manual", start=START_TEXT)
     with running(create_app(settings)) as base, httpx.Client(base_url=base) as http:
         port = int(base.rsplit(":", 1)[1])
-        printed = re.findall(r"http://[^\s)]+", banner(settings, port))
+        printed = re.findall(r"http://[^\s)]+", banner(settings, port, 1))
         assert len(printed) >= 6
         for url in printed:
             assert http.get(url).status_code == 200, url

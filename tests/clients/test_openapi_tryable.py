@@ -23,7 +23,10 @@ KEYED = "/weighting/exchanges"  # the anonymous plan may not call it: 403 withou
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx.Client]:
     """One server for the module: its document (examples rendered once) is what every test reads."""
-    with running(create_app(Settings(clock="manual", start=START_TEXT))) as base, httpx.Client(base_url=base) as client:
+    with (
+        running(create_app(Settings(clock="manual", start=START_TEXT))) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
         yield client
 
 

@@ -6,9 +6,17 @@ import functools
 from typing import Any, cast
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
@@ -144,7 +152,19 @@ class CachedAnswers(RuleBasedStateMachine):
             assert [a.json() for a in average] == list(fresh_average(world)), tenant
 
 
-TestCachedAnswers = CachedAnswers.TestCase
-TestCachedAnswers.settings = settings(
-    max_examples=12, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+def run_machine(examples: int) -> None:
+    run_state_machine_as_test(
+        CachedAnswers,
+        settings=settings(
+            max_examples=examples, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
+    )
+
+
+def test_cached_answers_are_fresh() -> None:
+    run_machine(4)
+
+
+@pytest.mark.long
+def test_cached_answers_are_fresh_long() -> None:
+    run_machine(40)

@@ -22,14 +22,14 @@ BOB = {"name": "bob", "pass": "bob-pass"}
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
-    with running(app) as base, httpx.Client(base_url=base) as client:
+    with running(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client
 
 
 @pytest.fixture
 def quiet_http() -> Iterator[httpx.Client]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
-    with running(app) as base, httpx.Client(base_url=base) as client:
+    with running(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client
 
 
@@ -99,7 +99,7 @@ def test_stale_fault_cache_is_forgotten_on_reset_and_restore(quiet_http: httpx.C
 def test_a_served_scenario_runs_on_its_own_seed_everywhere() -> None:
     """Case 4: serve, replay, POST /_emulator/scenario and reset agree on the scenario's seed (19)."""
     app = create_app(Settings(clock="manual", scenario="flash-crash-2011-06-19"))
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with running(app) as base, httpx.Client(base_url=base, timeout=30) as http:
         assert http.get("/_emulator/ready").json()["seed"] == 19
         assert http.post("/_emulator/reset", json={}).json()["seed"] == 19
         assert http.post("/_emulator/scenario", json={"name": "thin-book"}).json()["seed"] == 5
@@ -158,3 +158,24 @@ def test_unicode_digits_and_infinite_numbers_answer_in_each_apis_style(http: htt
         assert journal.status_code == 422 and "error" in journal.json(), since
         assert journal.headers.get("connection") != "close"
     assert http.get(TICKER).status_code == 200  # the same connection still serves
+
+
+def test_an_unexpected_error_answers_in_each_apis_style_and_keeps_the_connection(
+    http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bare text/plain 500 and no closed connection, whatever breaks inside a route."""
+    from emulator.apis.bitcoinaverage.models import AverageModel
+    from emulator.market.world import World
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(World, "snapshot", broken)
+    monkeypatch.setattr(AverageModel, "view", broken)
+    control = http.get("/_emulator/state")
+    assert control.status_code == 500 and control.json()["error"].startswith("Internal Server Error")
+    assert "a bug" not in control.text and control.headers.get("connection") != "close"
+    average = http.get("/_t/other/indices/local/ticker/BTCUSD")
+    assert average.status_code == 500 and average.json()["success"] is False
+    assert "RuntimeError" not in average.text and average.headers.get("connection") != "close"
+    assert http.get("/_t/other/code/data/ticker.php").status_code == 200  # the same connection serves on
