@@ -28,6 +28,8 @@ A scenario is YAML (see scenarios/*.yaml, each documented at its top):
         disconnect: mtgox            # drop websockets: mtgox, bitcoinaverage or all
       - at: 19m
         exchange: {name: bitstamp, status: inactive}  # active, inactive, or ignored (with reason)
+    tape: crash-sample.csv           # optional: a trade tape (emulator.market.tape) played through
+                                     # the engine; a file next to the scenario, else a shipped one
 
 Errors name the file, the line and the field.
 """
@@ -37,7 +39,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from emulator.market.clock import checked_instant
 from emulator.paths import data_dir
@@ -163,6 +174,12 @@ class Scenario(Strict):
     start: Annotated[str | None, AfterValidator(checked_instant)] = None
     market: MarketSpec = Field(default_factory=MarketSpec)
     timeline: list[Step] = Field(default_factory=list)
+    tape: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # a file name, no folders
+    _folder: Path | None = PrivateAttr(None)  # where the scenario file is (its tape is looked for there)
+
+    @property
+    def folder(self) -> Path | None:
+        return self._folder
 
 
 class ScenarioError(ValueError):
@@ -219,7 +236,9 @@ def load(name_or_path: str) -> Scenario:
             names = ", ".join(shipped_names())
             raise ScenarioError(f"no scenario {name_or_path!r}: give a file or one of {names}")
         path = shipped
-    return parse(path.read_text(), str(path))
+    story = parse(path.read_text(), str(path))
+    story._folder = path.parent
+    return story
 
 
 def shipped_names() -> list[str]:
