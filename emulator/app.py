@@ -16,10 +16,13 @@ from emulator.apis.mtgox import routes as mtgox
 from emulator.boundary import ErrorBoundary
 from emulator.control import fault_routes
 from emulator.control import routes as control
+from emulator.control import tape_routes
 from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard
 from emulator.fastlane import FastLane
+from emulator.market.tape import TapeSource, scenario_tape
+from emulator.market.tape import check as check_tape
 from emulator.market.world import World, parse_instant
 from emulator.responses import JSON
 from emulator.settings import Settings
@@ -52,7 +55,8 @@ class WorldFactory:
             from emulator.market.scenario import load  # only when a scenario is used: start-up
 
             story = load(s.scenario)
-        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story)
+        tape = TapeSource.file(s.tape, s.tape_skip_bad) if s.tape else None
+        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story, tape=tape)
 
 
 async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
@@ -66,10 +70,17 @@ async def _keep_worlds_moving(registry: WorldRegistry, every: float) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    story = None
     if settings.scenario:
         from emulator.market.scenario import load
 
-        load(settings.scenario)  # fail at start-up, not on the first request
+        story = load(settings.scenario)  # fail at start-up, not on the first request
+    tape = TapeSource.file(settings.tape, settings.tape_skip_bad) if settings.tape else None
+    if tape is None and story is not None:
+        tape = scenario_tape(story, story.folder)
+    if tape is not None:  # a malformed line near the start stops the start: TapeError, FILE:LINE: ...
+        start = settings.start or (story.start if story is not None else None)
+        check_tape(tape, parse_instant(start) if start else None)
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants)
 
     @contextlib.asynccontextmanager
@@ -118,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)
+        app.include_router(tape_routes.router)
     app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)
     _document(app)
     return app

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from emulator.settings import Settings
 
 
-FLAGS = ("host", "port", "seed", "speed", "clock", "start", "scenario")  # serve's flags that are settings
+FLAGS = ("host", "port", "seed", "speed", "clock", "start", "scenario", "tape")  # serve's flags that are settings
 
 
 def _serve_parser(commands: Any) -> None:
@@ -22,6 +22,8 @@ def _serve_parser(commands: Any) -> None:
     serve.add_argument("--clock", choices=("realtime", "manual"), help="clock mode (env EMULATOR_CLOCK)")
     serve.add_argument("--start", help="market start instant, ISO 8601 or unix seconds (env EMULATOR_START)")
     serve.add_argument("--scenario", help="scenario name or file (env EMULATOR_SCENARIO)")
+    serve.add_argument("--tape", help="a trade tape to play, bitcoincharts CSV unix_time,price,amount (env EMULATOR_TAPE)")
+    serve.add_argument("--tape-skip-bad", action="store_true", help="skip and count the tape's malformed lines")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
 
 
@@ -53,7 +55,9 @@ def serve(args: argparse.Namespace) -> int:
     from emulator.server import EmulatorServer
     from emulator.settings import Settings
 
-    overrides = {key: value for key in FLAGS if (value := getattr(args, key)) is not None}
+    overrides: dict[str, Any] = {key: value for key in FLAGS if (value := getattr(args, key)) is not None}
+    if args.tape_skip_bad:
+        overrides["tape_skip_bad"] = True
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -63,7 +67,14 @@ def serve(args: argparse.Namespace) -> int:
             print(f"serve: {field} ({source}): {problem['msg']}", file=sys.stderr)
         gc.enable()
         return 2
-    app = create_app(settings)
+    from emulator.market.tape import TapeError
+
+    try:
+        app = create_app(settings)
+    except TapeError as exc:  # FILE:LINE: what is wrong
+        print(exc, file=sys.stderr)
+        gc.enable()
+        return 2
     server = EmulatorServer(app, settings.host, settings.port, args.log_level)
 
     def announce(started: EmulatorServer) -> None:
@@ -82,21 +93,36 @@ def _collect_again(server: object) -> None:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from emulator.market.scenario import ScenarioError, load, parse_duration
+    from emulator.market.clock import checked_instant, parse_instant
+    from emulator.market.scenario import Scenario, ScenarioError, load, parse_duration
+    from emulator.market.tape import TapeError, TapeSource, check, scenario_tape
     from emulator.market.world import chosen_seed
     from emulator.replay import write
 
+    if args.scenario is None and args.tape is None:
+        print("replay: give a scenario, a --tape, or both", file=sys.stderr)
+        return 2
     try:
-        story = load(args.scenario)
+        story = load(args.scenario) if args.scenario is not None else Scenario(name="tape")
         seconds = parse_duration(args.until)
+        checked_instant(args.start)
     except (ScenarioError, ValueError) as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 2
+    try:
+        tape = TapeSource.file(args.tape, args.tape_skip_bad) if args.tape is not None else None
+        checking = tape or scenario_tape(story, story.folder)
+        if checking is not None:
+            start = args.start or story.start
+            check(checking, parse_instant(start) if start else None)
+    except TapeError as exc:  # FILE:LINE: what is wrong
+        print(exc, file=sys.stderr)
+        return 2
     if args.out == "-":
-        count = write(story, args.seed, seconds, sys.stdout)
+        count = write(story, args.seed, seconds, sys.stdout, tape, args.start)
     else:
         with open(args.out, "w", encoding="utf-8") as out:
-            count = write(story, args.seed, seconds, out)
+            count = write(story, args.seed, seconds, out, tape, args.start)
     seed = chosen_seed(args.seed, story)
     print(f"replay: {count} messages from {story.name} (seed {seed}, {seconds:g} s) to {args.out}", file=sys.stderr)
     return 0
@@ -122,7 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     play = commands.add_parser("replay", help="run a scenario headless and write its messages as JSON lines")
-    play.add_argument("scenario", help="scenario name or file")
+    play.add_argument("scenario", nargs="?", help="scenario name or file (optional with --tape)")
+    play.add_argument("--tape", help="a trade tape to play (bitcoincharts CSV); the clock starts at its first trade")
+    play.add_argument("--tape-skip-bad", action="store_true", help="skip and count the tape's malformed lines")
+    play.add_argument("--start", help="market start, ISO 8601 or unix seconds (a tape is entered there)")
     play.add_argument("--seed", type=int, help="world seed (default: the scenario's, else 1)")
     play.add_argument("--until", default="1h", help="market time to run: seconds or 30s, 10m, 1h (default 1h)")
     play.add_argument("--out", default="-", help="output file (default: standard output)")

@@ -27,6 +27,8 @@ class Settings(BaseModel):
         None  # ISO instant or unix seconds; default: the wall clock at start-up
     )
     scenario: str | None = None
+    tape: str | None = None  # a trade tape (bitcoincharts CSV) to play; the clock starts at its first trade
+    tape_skip_bad: bool = False  # skip (and count) a tape's malformed lines instead of refusing to start
     flow: bool = True  # false: a quiet market (history, but no agents' book or order flow)
     admin: bool = True  # serve the control API under /_emulator
     admin_token: str | None = None  # when set, the control API wants `Authorization: Bearer <token>`

@@ -223,7 +223,7 @@ class TapeReader:
                 self._fail(
                     start,
                     line,
-                    f"out of order: {_seconds(trade.time)} is before {_seconds(self.last_time)} above it "
+                    f"out of order: {seconds_text(trade.time)} is before {seconds_text(self.last_time)} above it "
                     "(a tape is sorted by time)",
                 )
                 continue
@@ -263,7 +263,7 @@ class TapeReader:
         return {"offset": self.at, "line": self.at_line}
 
 
-def _seconds(micros: int) -> str:
+def seconds_text(micros: int) -> str:
     return str(micros // MICROS) if micros % MICROS == 0 else f"{micros / MICROS:.6f}"
 
 
@@ -497,7 +497,7 @@ class TapePlayer:
             "skip_bad": self.source.skip_bad,
             "position": {
                 **self.reader.position(),
-                "next": _seconds(pending.time) if pending else None,
+                "next": seconds_text(pending.time) if pending else None,
             },
             "played": self.played,
             "skipped": self.reader.skipped,
