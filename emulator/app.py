@@ -14,9 +14,8 @@ from emulator import __version__
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.mtgox import routes as mtgox
 from emulator.boundary import ErrorBoundary
-from emulator.control import fault_routes
+from emulator.control import fault_routes, tape_routes
 from emulator.control import routes as control
-from emulator.control import tape_routes
 from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
 from emulator.dashboard import router as dashboard

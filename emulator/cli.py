@@ -22,7 +22,9 @@ def _serve_parser(commands: Any) -> None:
     serve.add_argument("--clock", choices=("realtime", "manual"), help="clock mode (env EMULATOR_CLOCK)")
     serve.add_argument("--start", help="market start instant, ISO 8601 or unix seconds (env EMULATOR_START)")
     serve.add_argument("--scenario", help="scenario name or file (env EMULATOR_SCENARIO)")
-    serve.add_argument("--tape", help="a trade tape to play, bitcoincharts CSV unix_time,price,amount (env EMULATOR_TAPE)")
+    serve.add_argument(
+        "--tape", help="a trade tape to play, bitcoincharts CSV unix_time,price,amount (env EMULATOR_TAPE)"
+    )
     serve.add_argument("--tape-skip-bad", action="store_true", help="skip and count the tape's malformed lines")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
 

@@ -90,8 +90,9 @@ def _number(text: bytes, places: int, what: str) -> int:
     if match is None:
         shown = text.strip()[:40].decode("utf-8", "replace")
         raise ValueError(f"the {what} {shown!r} is not a plain decimal number")
-    whole, fraction = match.groups()
-    return int(whole) * 10**places + int(((fraction or b"") + b"0" * places)[:places] or b"0")
+    whole: bytes = match.group(1)
+    fraction: bytes = match.group(2) or b""
+    return int(whole) * int(10**places) + int((fraction + b"0" * places)[:places] or b"0")
 
 
 def parse_line(raw: bytes) -> TapeTrade:
@@ -142,7 +143,7 @@ class TapeSource:
             return io.BytesIO(self.text)
         assert self.path is not None
         try:
-            return open(self.path, "rb")  # noqa: SIM115 - the reader owns it
+            return open(self.path, "rb")
         except OSError as exc:
             raise TapeError(f"{self.name}:0: cannot read the tape: {exc.strerror or exc}") from exc
 
@@ -482,9 +483,9 @@ class TapePlayer:
             for user, side, amount in moved:
                 limit = world.flow.requote(side, price / FIAT_SCALE)
                 bid, ask = book.best_bid(), book.best_ask()
-                if side == BID and limit < price and (ask is None or limit < ask):
-                    world.place(user, side, amount, limit)
-                elif side == ASK and limit > price and (bid is None or limit > bid):
+                if (side == BID and limit < price and (ask is None or limit < ask)) or (
+                    side == ASK and limit > price and (bid is None or limit > bid)
+                ):
                     world.place(user, side, amount, limit)
 
     # -- state ------------------------------------------------------------------------------

@@ -242,3 +242,18 @@ def test_replay_with_a_tape_is_byte_identical_and_carries_the_tape(tmp_path: Pat
         (r[0], r[2], r[3]) for r in want
     ]
     assert all(t["trade_type"] == {BID: "bid", ASK: "ask"}[r[4]] for t, r in zip(trades, want, strict=True) if r[4])
+
+
+def test_serve_refuses_a_malformed_tape_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = write(tmp_path, "bad.csv", f"{T0},17.5,1\n{T0},17.5,1,2\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--tape", path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"{path}:2: the side '2' is not buy or sell\n"
