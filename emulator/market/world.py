@@ -220,6 +220,8 @@ class World:
             seed = seed if seed is not None else scenario.seed
             if start is None and scenario.start:
                 start = parse_instant(scenario.start)
+            elif start is None and scenario.tape is not None and self.tape_source is None:
+                start = self._default_start()  # a scenario's tape starts at its first trade
         elif clear_scenario:
             self.scenario = None
         if start is None:

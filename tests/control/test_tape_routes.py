@@ -92,3 +92,12 @@ def test_a_snapshot_keeps_a_posted_tape_and_its_position(client: TestClient) -> 
     assert client.get("/_emulator/state", headers=TENANT).content == finished
     dropped = client.delete("/_emulator/tape", headers=TENANT).json()
     assert dropped["tape"] is None
+
+
+def test_a_scenario_with_a_tape_starts_at_its_first_trade_and_a_missing_tape_is_a_400(client: TestClient) -> None:
+    missing = client.post("/_emulator/scenario", json={"yaml": "name: x\ntape: nonesuch.csv\n"}, headers=TENANT)
+    assert missing.status_code == 400 and missing.json()["error"].startswith("nonesuch.csv:0: no such tape")
+    started = client.post("/_emulator/scenario", json={"name": "tape-crash-sample"}, headers=TENANT).json()
+    assert started["clock"]["now"] == "2011-06-19T12:00:01Z"
+    client.post("/_emulator/clock/advance", json={"seconds": 60}, headers=TENANT)
+    assert client.get("/_emulator/tape", headers=TENANT).json()["played"] > 30
