@@ -16,7 +16,7 @@ from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.bitcoinaverage.openapi import openapi_document as bitcoinaverage_document
 from emulator.apis.mtgox import routes as mtgox
 from emulator.boundary import ErrorBoundary
-from emulator.control import fault_routes, state_routes
+from emulator.control import fault_routes, state_routes, tape_routes
 from emulator.control import routes as control
 from emulator.control.faults import FaultMiddleware
 from emulator.control.journal import JournalMiddleware
@@ -25,6 +25,8 @@ from emulator.docs import router as docs
 from emulator.fastlane import FastLane
 from emulator.guards import ControlRequestGuard, PageHeaders, host_problem, refuse
 from emulator.indexes import router as indexes
+from emulator.market.tape import TapeSource, scenario_tape
+from emulator.market.tape import check as check_tape
 from emulator.market.world import World, parse_instant
 from emulator.openapi_examples import Examples
 from emulator.responses import JSON
@@ -63,7 +65,8 @@ class WorldFactory:
             from emulator.market.scenario import load  # only when a scenario is used: start-up
 
             story = load(s.scenario, [s.scenarios_dir] if s.scenarios_dir else [])
-        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story)
+        tape = TapeSource.file(s.tape, s.tape_skip_bad) if s.tape else None
+        return World(seed=s.seed, start=start, mode=s.clock, speed=s.speed, flow=s.flow, scenario=story, tape=tape)
 
 
 async def _keep_worlds_moving(registry: WorldRegistry, connections: Connections, every: float) -> None:
@@ -83,10 +86,17 @@ async def _keep_worlds_moving(registry: WorldRegistry, connections: Connections,
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    story = None
     if settings.scenario:
         from emulator.market.scenario import load
 
-        load(settings.scenario, [settings.scenarios_dir] if settings.scenarios_dir else [])  # fail at start-up
+        story = load(settings.scenario, [settings.scenarios_dir] if settings.scenarios_dir else [])  # fail at start-up
+    tape = TapeSource.file(settings.tape, settings.tape_skip_bad) if settings.tape else None
+    if tape is None and story is not None:
+        tape = scenario_tape(story, story.folder)
+    if tape is not None:  # a malformed line near the start stops the start: TapeError, FILE:LINE: ...
+        start = settings.start or (story.start if story is not None else None)
+        check_tape(tape, parse_instant(start) if start else None)
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants, settings.tenant_ttl)
     connections = Connections()
     if settings.state:  # every saved world, or a StateFileError before anything is served
@@ -149,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)
         app.include_router(state_routes.router)
+        app.include_router(tape_routes.router)
     app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)
     _document(app)
     return app

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 # serve's flags that are settings
-FLAGS = ("host", "port", "seed", "speed", "clock", "start", "scenario", "scenarios_dir", "state")
+FLAGS = ("host", "port", "seed", "speed", "clock", "start", "scenario", "scenarios_dir", "state", "tape")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -66,6 +66,10 @@ def _serve_parser(commands: Any) -> None:
         "--scenarios-dir",
         help="a folder of your scenarios, which clients may also load by name (env EMULATOR_SCENARIOS_DIR)",
     )
+    serve.add_argument(
+        "--tape", help="a trade tape to play, bitcoincharts CSV unix_time,price,amount (env EMULATOR_TAPE)"
+    )
+    serve.add_argument("--tape-skip-bad", action="store_true", help="skip and count the tape's malformed lines")
     serve.add_argument(
         "--state",
         metavar="FILE",
@@ -171,7 +175,9 @@ def _serve(args: argparse.Namespace, stop: Stop) -> int:
 
     from emulator.settings import Settings
 
-    overrides = {key: value for key in FLAGS if (value := getattr(args, key)) is not None}
+    overrides: dict[str, Any] = {key: value for key in FLAGS if (value := getattr(args, key)) is not None}
+    if args.tape_skip_bad:
+        overrides["tape_skip_bad"] = True
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -207,6 +213,7 @@ def _run(args: argparse.Namespace, settings: "Settings", sock: socket.socket, st
     if stop.requested:
         return 0
     from emulator.app import create_app
+    from emulator.market.tape import TapeError
     from emulator.server import EmulatorServer
     from emulator.statefile import StateFileError
 
@@ -214,6 +221,9 @@ def _run(args: argparse.Namespace, settings: "Settings", sock: socket.socket, st
         app = create_app(settings)
     except StateFileError as exc:
         print(f"serve: {_setting('state', args.state)} {settings.state}: {exc}", file=sys.stderr)
+        return 2
+    except TapeError as exc:  # FILE:LINE: what is wrong
+        print(exc, file=sys.stderr)
         return 2
     if stop.requested:
         return 0
@@ -251,21 +261,36 @@ def _collect_again(server: object) -> None:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from emulator.market.scenario import ScenarioError, load, parse_duration
+    from emulator.market.clock import checked_instant, parse_instant
+    from emulator.market.scenario import Scenario, ScenarioError, load, parse_duration
+    from emulator.market.tape import TapeError, TapeSource, check, scenario_tape
     from emulator.market.world import chosen_seed
     from emulator.replay import write
 
+    if args.scenario is None and args.tape is None:
+        print("replay: give a scenario, a --tape, or both", file=sys.stderr)
+        return 2
     try:
-        story = load(args.scenario)
+        story = load(args.scenario) if args.scenario is not None else Scenario(name="tape")
         seconds = parse_duration(args.until)
+        checked_instant(args.start)
     except ScenarioError as exc:
         print(f"replay: {'; '.join(str(exc).splitlines())}", file=sys.stderr)
         return 2
     except ValueError as exc:
-        print(f"replay: --until {args.until}: {exc}", file=sys.stderr)
+        print(f"replay: --until {args.until} / --start {args.start}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        tape = TapeSource.file(args.tape, args.tape_skip_bad) if args.tape is not None else None
+        checking = tape or scenario_tape(story, story.folder)
+        if checking is not None:
+            start = args.start or story.start
+            check(checking, parse_instant(start) if start else None)
+    except TapeError as exc:  # FILE:LINE: what is wrong
+        print(exc, file=sys.stderr)
         return 2
     if args.out == "-":
-        count = write(story, args.seed, seconds, sys.stdout)
+        count = write(story, args.seed, seconds, sys.stdout, tape, args.start)
     else:
         try:
             out = open(args.out, "w", encoding="utf-8")  # noqa: SIM115 (closed below; opened first to fail early)
@@ -275,7 +300,7 @@ def replay(args: argparse.Namespace) -> int:
             print(f"replay: --out {args.out}: {why}: create it or write elsewhere", file=sys.stderr)
             return 2
         with out:
-            count = write(story, args.seed, seconds, out)
+            count = write(story, args.seed, seconds, out, tape, args.start)
     seed = chosen_seed(args.seed, story)
     print(f"replay: {count} messages from {story.name} (seed {seed}, {seconds:g} s) to {args.out}", file=sys.stderr)
     return 0
@@ -302,7 +327,10 @@ def parser() -> Parser:
     commands = main_parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     _serve_parser(commands)
     play = commands.add_parser("replay", help="run a scenario headless and write its messages as JSON lines")
-    play.add_argument("scenario", help="scenario name or file")
+    play.add_argument("scenario", nargs="?", help="scenario name or file (optional with --tape)")
+    play.add_argument("--tape", help="a trade tape to play (bitcoincharts CSV); the clock starts at its first trade")
+    play.add_argument("--tape-skip-bad", action="store_true", help="skip and count the tape's malformed lines")
+    play.add_argument("--start", help="market start, ISO 8601 or unix seconds (a tape is entered there)")
     play.add_argument("--seed", type=int, help="world seed (default: the scenario's, else 1)")
     play.add_argument("--until", default="1h", help="market time to run: seconds or 30s, 10m, 1h (default 1h)")
     play.add_argument("--out", default="-", help="output file (default: standard output)")

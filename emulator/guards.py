@@ -20,7 +20,6 @@ from emulator.responses import JSON
 
 CONTROL = "/_emulator"
 JSON_TYPES = ("application/json",)
-TEXT_BODIES = {"/_emulator/tape": ("text/csv", "application/json")}  # a trade tape may come as CSV
 
 
 def is_loopback(host: str) -> bool:
@@ -109,9 +108,8 @@ class ControlRequestGuard:
                 return 403, "the control API answers pages of its own origin only"
         if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and _has_body(scope):
             kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-            allowed = TEXT_BODIES.get(scope["path"], JSON_TYPES)
-            if kind not in allowed and not (kind.startswith("application/") and kind.endswith("+json")):
-                return 415, f"send the body as {' or '.join(allowed)} (Content-Type)"
+            if kind not in JSON_TYPES and not (kind.startswith("application/") and kind.endswith("+json")):
+                return 415, "send the body as JSON (Content-Type: application/json)"
         return None
 
 

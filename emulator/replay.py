@@ -18,14 +18,27 @@ from emulator.apis.mtgox.websocket import DEPTH, TICKER, TRADES, depth_message, 
 from emulator.engine import DepthChange, Trade
 from emulator.market.clock import MICROS
 from emulator.market.scenario import Scenario
+from emulator.market.tape import TapeSource
 from emulator.market.world import World, parse_instant
 
 DEFAULT_START = "2011-07-10T00:00:00Z"
 
 
-def lines(story: Scenario, seed: int | None, seconds: float, ba_interval: float = 3.0) -> Iterator[dict[str, Any]]:
-    start = parse_instant(story.start or DEFAULT_START)
-    world = World(seed=seed, start=start, mode="manual", scenario=story)
+def lines(
+    story: Scenario,
+    seed: int | None,
+    seconds: float,
+    ba_interval: float = 3.0,
+    tape: TapeSource | None = None,
+    start_at: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The messages of `seconds` of market time. With a tape (given, or the scenario's) the clock
+    starts at the tape's first trade unless `start_at` or the scenario's start says otherwise."""
+    given = start_at or story.start
+    start = parse_instant(given) if given else None
+    if start is None and tape is None and story.tape is None:
+        start = parse_instant(DEFAULT_START)
+    world = World(seed=seed, start=start, mode="manual", scenario=story, tape=tape)
     feed = world.bus.subscribe(["trade", "depth", "changed"], maxsize=10**7)
     average = get_model(world)
     best: tuple[int | None, int | None] = (None, None)
@@ -79,9 +92,16 @@ def lines(story: Scenario, seed: int | None, seconds: float, ba_interval: float 
                     }
 
 
-def write(story: Scenario, seed: int | None, seconds: float, out: TextIO) -> int:
+def write(
+    story: Scenario,
+    seed: int | None,
+    seconds: float,
+    out: TextIO,
+    tape: TapeSource | None = None,
+    start_at: str | None = None,
+) -> int:
     count = 0
-    for line in lines(story, seed, seconds):
+    for line in lines(story, seed, seconds, tape=tape, start_at=start_at):
         out.write(orjson.dumps(line).decode())
         out.write("\n")
         count += 1

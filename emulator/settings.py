@@ -29,6 +29,8 @@ class Settings(BaseModel):
     scenario: str | None = None  # a name, or a file (the operator's own machine: any path)
     scenarios_dir: str | None = None  # a folder of the operator's scenarios, which clients may name too
     state: str | None = None  # a file the worlds are loaded from at start and saved to (emulator.statefile)
+    tape: str | None = None  # a trade tape (bitcoincharts CSV) to play; the clock starts at its first trade
+    tape_skip_bad: bool = False  # skip (and count) a tape's malformed lines instead of refusing to start
     flow: bool = True  # false: a quiet market (history, but no agents' book or order flow)
     admin: bool = True  # serve the control API under /_emulator
     admin_token: str | None = None  # when set, the control API wants `Authorization: Bearer <token>`

@@ -12,6 +12,8 @@ from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
 from emulator.market.clock import MICROS, checked_instant
 from emulator.market.identities import person_name
+from emulator.market.tape import TapeError, scenario_tape
+from emulator.market.tape import check as check_tape
 from emulator.market.world import FEE_PERCENT, World, parse_instant, unit_scale
 from emulator.responses import JSON
 from emulator.tenancy import DEFAULT, WorldRegistry, tenant_of, world_of
@@ -74,7 +76,7 @@ def reset(request: Request, body: ResetBody | None = None) -> dict[str, Any]:
     body = body or ResetBody()
     world = world_of(request)
     start = parse_instant(body.start) if body.start else None
-    story = _scenario(request, body.scenario, None) if body.scenario else None
+    story = _scenario(request, body.scenario, None, body.start) if body.scenario else None
     world.reset(seed=body.seed, start=start, flow=body.flow, scenario=story)
     return {"tenant": tenant_of(request), "seed": world.seed, "flow": world.flow.enabled, "clock": clock_view(world)}
 
@@ -209,15 +211,19 @@ class ScenarioBody(BaseModel):
     start: Instant = None
 
 
-def _scenario(request: Request, name: str | None, text: str | None) -> "Scenario":
-    """A scenario sent as text, or named: shipped or in the operator's --scenarios-dir, never a path."""
+def _scenario(request: Request, name: str | None, text: str | None, start: str | None = None) -> "Scenario":
+    """A scenario sent as text, or named: shipped or in the operator's --scenarios-dir, never a path;
+    a tape it names must be there and sound."""
     from emulator.market.scenario import ScenarioError, named, parse  # when used: start-up
 
     try:
-        if text is not None:
-            return parse(text, "<inline>")
-        return named(name or "", scenario_folders(request))
-    except ScenarioError as exc:
+        story = parse(text, "<inline>") if text is not None else named(name or "", scenario_folders(request))
+        tape = scenario_tape(story, story.folder)
+        if tape is not None:
+            given = start or story.start
+            check_tape(tape, parse_instant(given) if given else None)
+        return story
+    except (ScenarioError, TapeError) as exc:
         raise HTTPException(400, str(exc)) from exc
 
 
@@ -261,7 +267,7 @@ def start_scenario(body: ScenarioBody, request: Request) -> dict[str, Any]:
     """Load a scenario and start it: the world resets to the scenario's seed, start and market."""
     if (body.name is None) == (body.yaml is None):
         raise HTTPException(400, "give exactly one of `name` or `yaml`")
-    story = _scenario(request, body.name, body.yaml)
+    story = _scenario(request, body.name, body.yaml, body.start)
     world = world_of(request)
     world.reset(seed=body.seed, start=parse_instant(body.start) if body.start else None, scenario=story)
     return scenario_view(world)

@@ -74,6 +74,7 @@ class RandomFlow:
         self.volatility = volatility  # of log price, per square root of a second
         self.path: list[Any] | None = None  # [t0, p0, t1, p1, shape] while the price is being moved
         self.agents = [f"agent-{i:02d}" for i in range(12)]
+        self.passive = False  # a tape plays (market.tape): the agents quote and cancel, never trade
 
     def move_price(self, now: int, target: float, over: int, shape: str) -> None:
         """Move the fair price to `target` over `over` µs of market time (linear, exponential or step)."""
@@ -146,11 +147,13 @@ class RandomFlow:
         dt = rng.expovariate(1 / self.mean_interval)
         drift = -0.0001 * math.log(self.fair / self.anchor)
         shock = rng.gauss(0, self.volatility * math.sqrt(dt))
-        moving = self._follow_path(now)
+        moving = not self.passive and self._follow_path(now)
         if not moving:
             self.fair *= math.exp(drift * dt + shock)
         if self.enabled:
-            if moving and rng.random() < 0.5:
+            if self.passive:
+                self._quote(world)
+            elif moving and rng.random() < 0.5:
                 self._sweep(world)
             else:
                 self._act(world)
@@ -199,6 +202,33 @@ class RandomFlow:
         else:
             side = BID if rng.random() < 0.5 else ASK
             world.place(agent, side, _amount(self.rng) // 2 or 10**6, None)
+
+    def requote(self, side: int, price: float) -> int:
+        """A passive price for an order moved out of a tape trade's way, on its side of `price`."""
+        offset = 0.0005 + min(self.rng.expovariate(1 / 0.03), 0.45)
+        return _round_price(price * (1 - offset if side == BID else 1 + offset))
+
+    def _quote(self, world: "World") -> None:
+        """While a tape plays: a passive order around the tape's price (never crossing), or a cancel."""
+        rng = self.rng
+        agent = rng.choice(self.agents)
+        self._top_up(world, agent)
+        fullness = len(world.engine.orders) / self.book_target
+        if rng.random() < (0.75 if fullness < 1 else 0.25):
+            side = BID if rng.random() < 0.5 else ASK
+            limit = self.requote(side, self.fair)
+            book = world.engine.books["USD"]
+            bid, ask = book.best_bid(), book.best_ask()
+            if side == BID and ask is not None and limit >= ask:
+                limit = ask - PRICE_TICK
+            elif side == ASK and bid is not None and limit <= bid:
+                limit = bid + PRICE_TICK
+            if limit > 0:
+                world.place(agent, side, _amount(rng), limit)
+        else:
+            mine = world.engine.open_orders(agent)
+            if mine:
+                world.cancel(agent, mine[rng.randrange(len(mine))].oid)
 
     def _top_up(self, world: "World", agent: str) -> None:
         account = world.engine.ledger.accounts[agent]

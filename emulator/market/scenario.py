@@ -28,6 +28,8 @@ A scenario is YAML (see scenarios/*.yaml, each documented at its top):
         disconnect: mtgox            # drop websockets: mtgox, bitcoinaverage or all
       - at: 19m
         exchange: {name: bitstamp, status: inactive}  # active, inactive, or ignored (with reason)
+    tape: crash-sample.csv           # optional: a trade tape (emulator.market.tape) played through
+                                     # the engine; a file next to the scenario, else a shipped one
 
 Errors name the file, the line and the field.
 """
@@ -38,7 +40,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from emulator.market.clock import checked_instant
 from emulator.paths import data_dir
@@ -164,6 +175,12 @@ class Scenario(Strict):
     start: Annotated[str | None, AfterValidator(checked_instant)] = None
     market: MarketSpec = Field(default_factory=MarketSpec)
     timeline: list[Step] = Field(default_factory=list)
+    tape: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # a file name, no folders
+    _folder: Path | None = PrivateAttr(None)  # where the scenario file is (its tape is looked for there)
+
+    @property
+    def folder(self) -> Path | None:
+        return self._folder
 
 
 class ScenarioError(ValueError):
@@ -221,7 +238,9 @@ def load(name_or_path: str, folders: Sequence[str | Path] = ()) -> Scenario:
     """For the operator (`serve --scenario`, `replay`, `validate-scenario`): a file path, or a name."""
     path = Path(name_or_path)
     if path.is_file():
-        return parse(path.read_text(), str(path))
+        story = parse(path.read_text(), str(path))
+        story._folder = path.parent
+        return story
     return named(name_or_path, folders)
 
 
@@ -234,7 +253,9 @@ def named(name: str, folders: Sequence[str | Path] = ()) -> Scenario:
         for folder in (data_dir("scenarios"), *map(Path, folders)):
             path = folder / f"{name}.yaml"
             if path.is_file():
-                return parse(path.read_text(), path.name, quote=False)
+                story = parse(path.read_text(), path.name, quote=False)
+                story._folder = path.parent  # a tape it names lies beside it
+                return story
     allowed = ", ".join(available_names(folders))
     raise ScenarioError(f"no scenario {name[:64]!r}: scenarios are asked for by name, one of {allowed}")
 

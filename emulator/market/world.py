@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade, facts
 from emulator.engine.ledger import DEFAULT_FEE_PPM
-from emulator.engine.units import BTC_SCALE, PPM, parse_units, price_scale
+from emulator.engine.units import BTC_SCALE, FIAT_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
 from emulator.market.clock import EARLIEST, LATEST, MICROS, Clock, Mode, wall_micros
 from emulator.market.clock import parse_instant as parse_instant  # re-exported: where callers look for it
 from emulator.market.flow import RandomFlow
 from emulator.market.memo import fresh_identity
+from emulator.market.tape import TapePlayer, TapeSource, first_trade, scenario_tape, shipped
 from emulator.market.trades import TradeLog
 
 if TYPE_CHECKING:  # a world without a scenario starts without the scenario schema
@@ -76,16 +77,21 @@ class World:
         wall: Callable[[], int] = wall_micros,
         flow: bool = True,
         scenario: "Scenario | None" = None,
+        tape: TapeSource | None = None,
     ) -> None:
         self.bus = Bus()
+        self.tape_source = tape  # the operator's or a posted tape; else the scenario's, if it names one
+        self.tape: TapePlayer | None = None
         self.flow_enabled = flow
         self.scenario = scenario
         seed = chosen_seed(seed, scenario)
         if scenario is not None:
             start = parse_instant(scenario.start) if scenario.start and start is None else start
-        self.configured_start = start  # where a reset goes back to (None: the wall clock)
+        self.configured_start = start  # where a reset goes back to (None: the tape's start, else the wall clock)
         self.wall = wall
         self.tenant = "default"  # the registry names it: what session tokens are bound to
+        if start is None:
+            start = self._default_start()
         self.models: dict[str, Model] = {}
         self.attachments: dict[str, object] = {}  # runtime helpers (websocket feeds), not state
         self._playing = 0  # plays in progress: they own the catching up
@@ -109,10 +115,15 @@ class World:
         self.transactions: dict[str, int] = {}  # blockchain transactions added at run time: hash -> unix seconds
         self.scenario_done = 0
         market = self.scenario.market if self.scenario is not None else None
+        if self.tape is not None:
+            self.tape.close()
+        source = self._tape()
+        self.tape = TapePlayer(source, self.now) if source is not None else None
+        tape_price = self.tape.opening_price() if self.tape is not None else None
         self.flow = RandomFlow(
             seed,
             self.flow_enabled and (market is None or market.flow),
-            float(market.price) if market and market.price else None,
+            tape_price / FIAT_SCALE if tape_price else float(market.price) if market and market.price else None,
             market.levels if market else 450,
             market.interval if market else 1.0,
             market.volatility if market else 0.0002,
@@ -123,10 +134,26 @@ class World:
         self._history: Callable[[], list[Trade]] | None = partial(self.flow.history, self.now, self.flow.fair)
         self.schedule(self.now + MICROS, "flow")
         self._handlers: dict[str, Callable[[int], int | None]] = {"flow": lambda now: self.flow.step(self, now)}
+        if self.tape is not None:
+            self._history = partial(self.tape.history, self.flow, self.now, self.flow.fair)
+            self.tape.attach(self)
         if self.scenario is not None:
             for index, step in enumerate(self.scenario.timeline):
                 self.schedule(self.started + int(step.at * MICROS), f"scenario:{index}")
             self._scenario_handlers()
+
+    def _tape(self) -> TapeSource | None:
+        """The tape this world plays: the operator's or a posted one, else its scenario's."""
+        if self.tape_source is not None:
+            return self.tape_source
+        if self.scenario is not None and self.scenario.tape is not None:
+            return scenario_tape(self.scenario, self.scenario.folder)
+        return None
+
+    def _default_start(self) -> int:
+        """Where the clock starts when no start is given: the tape's first trade, else the wall clock."""
+        source = self._tape()
+        return first_trade(source).time if source is not None else self.wall()
 
     def changed(self) -> None:
         """Note a change made beside the engine (accounts, transactions, exchange status): answers
@@ -198,10 +225,12 @@ class World:
             seed = seed if seed is not None else scenario.seed
             if start is None and scenario.start:
                 start = parse_instant(scenario.start)
+            elif start is None and scenario.tape is not None and self.tape_source is None:
+                start = self._default_start()  # a scenario's tape starts at its first trade
         elif clear_scenario:
             self.scenario = None
         if start is None:
-            start = self.configured_start if self.configured_start is not None else self.wall()
+            start = self.configured_start if self.configured_start is not None else self._default_start()
         self.clock = Clock(start, self.clock.mode, self.clock.speed, self.wall)
         self._build(self.seed if seed is None else seed)
         for model in self.models.values():
@@ -368,6 +397,7 @@ class World:
                 for name, changes in self.wallets.items()
             },
             "models": {name: saved for name, model in self.models.items() if (saved := model.snapshot())},
+            "tape": self.tape.snapshot() if self.tape is not None else None,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -403,6 +433,7 @@ class World:
         if self.scenario is not None:
             self._scenario_handlers()
         self._handlers["flow"] = lambda now: self.flow.step(self, now)
+        self._restore_tape(state.get("tape"))  # absent in older snapshots
         self.directory = Directory.restore(state["directory"])
         self.wallets = {
             name: deque((BalanceChange(name, *row) for row in rows), maxlen=WALLET_HISTORY)
@@ -415,6 +446,24 @@ class World:
             model.restore(state["models"].get(name, {}))  # a model with nothing in it was left out
         self._check_numbers()
         self.bus.publish("reset", RESET)
+
+    def _restore_tape(self, state: dict[str, Any] | None) -> None:
+        """The tape a snapshot was playing, at its position; a file tape only if it is this world's
+        own (operator's or scenario's) tape or a shipped one: a snapshot is posted over HTTP."""
+        own = self._tape()
+
+        def allowed(path: str) -> bool:
+            return (own is not None and own.path == path) or shipped(path)
+
+        player = TapePlayer.restore(state, allowed) if state is not None else None
+        if self.tape is not None and self.tape is not player:
+            self.tape.close()
+        self.tape = player
+        self.flow.passive = player is not None and player.playing
+        if player is not None:
+            self.on_timer("tape", lambda now: player.play(self, now))
+        else:
+            self._handlers.pop("tape", None)
 
     def _check_numbers(self) -> None:
         """ValueError, in words, when a restored world holds numbers no operation could have made
