@@ -150,9 +150,9 @@ def create_account(body: AccountBody, request: Request) -> JSON:
     name = body.name
     if name is None:
         name = person_name(world.rng)  # seeded from the world, so the same calls give the same names
-        while world.directory.user(name) is not None:
+        while world.name_taken(name):
             name = person_name(world.rng)
-    elif world.directory.user(name) is not None:
+    elif world.name_taken(name):
         return JSON({"error": f"account {name!r} exists"}, status_code=409)
     world.add_user(name, body.password, body.balances, body.fee)
     return JSON(account_view(world, name), status_code=201)

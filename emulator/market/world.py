@@ -301,11 +301,18 @@ class World:
 
     # -- changes ----------------------------------------------------------------------------
 
+    def name_taken(self, name: str) -> bool:
+        """A user's, or a ledger account's the market keeps for itself (the agents, fees, a tape's
+        house): a new account by that name would share its money."""
+        return self.directory.user(name) is not None or name in self.engine.ledger.accounts
+
     def add_user(
         self, name: str, password: str, balances: dict[str, str] | None = None, fee: str | None = None
     ) -> None:
         """Open an account; ValueError (and nothing changed) for a fee outside [0, 100) percent or a
         negative or unparsable balance."""
+        if self.name_taken(name):
+            raise ValueError(f"account {name!r} exists")
         fee_ppm = DEFAULT_FEE_PPM if fee is None else parse_units(fee, FEE_PERCENT)
         if not 0 <= fee_ppm < PPM:
             raise ValueError("fee is a percentage from 0 up to (not including) 100")

@@ -179,3 +179,12 @@ def test_an_unexpected_error_answers_in_each_apis_style_and_keeps_the_connection
     assert average.status_code == 500 and average.json()["success"] is False
     assert "RuntimeError" not in average.text and average.headers.get("connection") != "close"
     assert http.get("/_t/other/code/data/ticker.php").status_code == 200  # the same connection serves on
+
+
+def test_an_account_cannot_take_the_name_of_a_market_agent(http: httpx.Client) -> None:
+    """The seeded agents trade from ledger accounts of their own: a new user of that name would
+    share (and could spend) an agent's money."""
+    before = http.get("/_emulator/state").content
+    taken = http.post("/_emulator/accounts", json={"name": "agent-03", "password": "p"})
+    assert taken.status_code == 409 and "exists" in taken.json()["error"]
+    assert http.get("/_emulator/state").content == before
