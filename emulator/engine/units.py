@@ -10,6 +10,7 @@ BTC_SCALE = 10**8
 FIAT_SCALE = 10**5
 PRICE_SCALES: dict[str, int] = {"JPY": 10**3}
 MAX_DIGITS = 24  # digits before the point that parse_units takes: far above any amount or price
+MICROS = 1_000_000  # market time is counted in integer microseconds
 PPM = 1_000_000  # fee rates are parts per million: 0.65% is 6500
 
 

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
+from emulator.engine.units import MICROS as MICROS  # defined once, in the engine; re-exported: callers look here
+
 Mode = Literal["realtime", "manual"]
 MODES: tuple[Mode, ...] = ("realtime", "manual")
-MICROS = 1_000_000
 EARLIEST = 1_230_940_800 * MICROS  # 2009-01-03, the genesis block
 LATEST = 4_102_444_800 * MICROS  # 2100-01-01
 MAX_UNIX_SECONDS = LATEST // MICROS

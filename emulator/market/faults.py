@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from emulator.engine.units import MICROS
 from emulator.market.world import register_model
 
 if TYPE_CHECKING:
     from emulator.market.world import World
 
-MICROS = 1_000_000
 APIS = ("mtgox", "bitcoinaverage", "any")
 HTTP_EFFECTS = ("status", "latency", "reset", "mysql_error", "stale", "rate_limit")
 WS_EFFECTS = ("ws_drop", "ws_delay", "ws_duplicate", "ws_reorder", "ws_gap")

@@ -11,12 +11,11 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from emulator.engine import ASK, BID, Trade
-from emulator.engine.units import BTC_SCALE, FIAT_SCALE
+from emulator.engine.units import BTC_SCALE, FIAT_SCALE, MICROS
 
 if TYPE_CHECKING:
     from emulator.market.world import World
 
-MICROS = 1_000_000
 PRICE_TICK = 100  # agents quote in tenths of a cent
 AGENT_BTC = 20_000 * BTC_SCALE
 AGENT_USD = 400_000 * FIAT_SCALE

@@ -3,7 +3,7 @@
 from typing import TYPE_CHECKING
 
 from emulator.engine import ASK, BID
-from emulator.engine.units import BTC_SCALE, FIAT_SCALE, parse_units
+from emulator.engine.units import BTC_SCALE, FIAT_SCALE, MICROS, parse_units
 from emulator.market.scenario import Step
 
 if TYPE_CHECKING:
@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 
 SCENARIO_USER = "scenario"
 SCENARIO_TAKER = "scenario-taker"
-MICROS = 1_000_000
 FUNDS = {"BTC": 1_000_000 * BTC_SCALE, "USD": 100_000_000 * FIAT_SCALE}
 
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from emulator.engine import ASK, BID, Order, OrderStatus, Trade
 from emulator.engine.events import BalanceChange
-from emulator.engine.units import BTC_SCALE, price_scale, to_decimal_string, to_number
+from emulator.engine.units import BTC_SCALE, MICROS, price_scale, to_decimal_string, to_number
 from emulator.market.trades import Stats
 
-MICROS = 1_000_000
 SIDE_NAMES = {ASK: "ask", BID: "bid"}
 HISTORY_TEXT = {
     "in": "BTC bought",

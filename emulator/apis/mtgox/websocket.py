@@ -18,7 +18,7 @@ from emulator.apis.mtgox import rendering
 from emulator.apis.mtgox.auth import check_password
 from emulator.apis.mtgox.models import SESSION_COOKIE, mtgox_model
 from emulator.engine import DepthChange, OrderUpdate, Trade
-from emulator.engine.units import BTC_SCALE, price_scale, to_number
+from emulator.engine.units import BTC_SCALE, MICROS, price_scale, to_number
 from emulator.market.faults import ws_filter
 from emulator.market.world import RESET, World
 from emulator.streaming import Channels, Client, Connections, serve_client
@@ -28,7 +28,6 @@ TRADES = "dbf1dee9-4f2e-4a08-8cb7-748919a71b21"
 TICKER = "d5f06780-30a8-4a48-a2f8-7ed181b4a13f"
 DEPTH = "24e67e0d-1cad-4cc0-9e7a-f8523ef460fe"
 PUBLIC = {TRADES: "trade", TICKER: "ticker", DEPTH: "depth"}
-MICROS = 1_000_000
 
 
 def trade_message(t: Trade) -> dict[str, Any]:
