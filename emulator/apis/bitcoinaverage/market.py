@@ -192,8 +192,8 @@ class View:
             last = stats.last * MTGOX_UNITS
             book = world.engine.books["USD"]
             bid, ask = book.best_bid(), book.best_ask()
-            window = world.trades.between(world.now - DAY * MICROS, world.now)
-            opening = window[0].price * MTGOX_UNITS if window else last
+            first = world.trades.first_between(world.now - DAY * MICROS, world.now)
+            opening = first.price * MTGOX_UNITS if first is not None else last
             high = stats.high * MTGOX_UNITS if stats.high is not None else last
             low = stats.low * MTGOX_UNITS if stats.low is not None else last
             vwap = stats.vwap * MTGOX_UNITS if stats.vwap is not None else last
