@@ -48,9 +48,9 @@ def run_replay(seconds: float) -> tuple[float, int]:
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    flags = ["--port", str(port), "--clock", "manual", "--seed", "7", "--start", START]
     child = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--clock", "manual", "--seed", "7"]
-        + ["--start", START],
+        [sys.executable, "-m", "emulator", "serve", *flags],
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -140,8 +140,8 @@ def main() -> None:
         watched, frames = run_advance(seconds, args.subscribers)
         print(f"advance {seconds:g}s, nobody connected: {alone:.2f} s wall, {seconds / alone:,.0f} market s/s")
         print(
-            f"advance {seconds:g}s, {args.subscribers} BitcoinAverage + 1 MtGox websocket clients: {watched:.2f} s wall, "
-            f"{seconds / watched:,.0f} market s/s, {frames:,} frames read"
+            f"advance {seconds:g}s, {args.subscribers} BitcoinAverage + 1 MtGox websocket clients: "
+            f"{watched:.2f} s wall, {seconds / watched:,.0f} market s/s, {frames:,} frames read"
         )
         summary += f"; advance with subscribers: {seconds / watched:,.0f} market s/s (without: {seconds / alone:,.0f})"
     print(f"{summary}; target >= {TARGET}")
