@@ -75,13 +75,21 @@ def serve(kind: str, port: int, pure: bool) -> None:
         app = Starlette(routes=[Route("/plain", ok)])
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="auto", loop=loop, http=http)
         uvicorn.Server(config).run()
-    else:
+    elif not pure:  # exactly what `python -m emulator serve` runs (its collector settings included)
+        from emulator.cli import main
+
+        main(["serve", "--port", str(port), "--seed", "7", "--start", START])
+    else:  # the same on asyncio and h11
+        import gc
+
         from emulator.app import create_app
         from emulator.server import EmulatorServer
         from emulator.settings import Settings
 
-        app = create_app(Settings(seed=7, start=START))
-        EmulatorServer(app, "127.0.0.1", port, loop=loop, http=http).run()
+        gc.disable()
+        server = EmulatorServer(create_app(Settings(seed=7, start=START)), "127.0.0.1", port, loop=loop, http=http)
+        server.on_started.append(lambda _: (gc.freeze(), gc.enable()))
+        server.run()
 
 
 def start(kind: str, pure: bool = False) -> tuple[subprocess.Popen[bytes], str]:
@@ -107,6 +115,30 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = 0.0  # the server's CPU time per request (0 where /proc is not there)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def measured(
+    child: subprocess.Popen[bytes], generator: str, url: str, headers: dict[str, str], seconds: float, connections: int
+) -> Result:
+    """measure(), with the server's CPU time per request: on a machine shared with other jobs the
+    request rate follows whatever else runs, the CPU a request costs much less so."""
+    before = cpu_seconds(child.pid)
+    result = measure(generator, url, headers, seconds, connections)
+    spent = cpu_seconds(child.pid) - before
+    count = result.rate * seconds
+    result.cpu_us = spent / count * 1e6 if count and spent else 0.0
+    return result
 
 
 def _ms(text: str) -> float:
@@ -200,13 +232,13 @@ def main() -> None:
             "getTrades?since": (f"/code/data/getTrades.php?since={since}", {}),
             "BA ticker": ("/indices/global/ticker/BTCUSD", {"x-ba-key": BA_KEY}),
         }
-        ceiling_before = measure(generator, raw_url + "/plain", {}, args.seconds, args.connections)
-        starlette = measure(generator, bare_url + "/plain", {}, args.seconds, args.connections)
+        ceiling_before = measured(raw, generator, raw_url + "/plain", {}, args.seconds, args.connections)
+        starlette = measured(bare, generator, bare_url + "/plain", {}, args.seconds, args.connections)
         results = {}
         for name, (path, headers) in routes.items():
-            results[name] = measure(generator, url + path, headers, args.seconds, args.connections)
+            results[name] = measured(emulator, generator, url + path, headers, args.seconds, args.connections)
         full_day = measure(generator, url + "/code/data/getTrades.php", {}, args.seconds, 8)
-        ceiling_after = measure(generator, raw_url + "/plain", {}, args.seconds, args.connections)
+        ceiling_after = measured(raw, generator, raw_url + "/plain", {}, args.seconds, args.connections)
     finally:
         for child in (raw, bare, emulator):
             child.terminate()
@@ -214,7 +246,10 @@ def main() -> None:
     ceiling = (ceiling_before.rate + ceiling_after.rate) / 2
     rows = [("raw (before)", ceiling_before), ("bare Starlette", starlette), *results.items()]
     for name, r in [*rows, ("raw (after)", ceiling_after)]:
-        print(f"  {name:16} {r.rate:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  errors {r.errors}")
+        print(
+            f"  {name:16} {r.rate:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  errors {r.errors}"
+            f"  server CPU {r.cpu_us:6.1f} us/request"
+        )
     print(
         f"  {'getTrades (24 h)':16} {full_day.rate:9.1f} req/s  p50 {full_day.p50_ms:7.1f} ms  "
         f"p99 {full_day.p99_ms:7.1f} ms  (8 connections; not a target route)"
@@ -227,6 +262,12 @@ def main() -> None:
     errors = sum(r.errors for r in results.values())
     verdict = "met" if worst >= TARGET and not errors else "NOT met"
     print(f"  bare Starlette is {starlette.rate / ceiling:.2f} of the raw ASGI ceiling")
+    raw_cpu = (ceiling_before.cpu_us + ceiling_after.cpu_us) / 2
+    if raw_cpu:
+        print(
+            "  CPU ratio (raw ASGI's server CPU per request / the route's; what the rate ratio is on an idle machine): "
+            + "; ".join(f"{name} {raw_cpu / r.cpu_us:.2f}" for name, r in results.items() if r.cpu_us)
+        )
     print(
         f"rest ({generator}, {loop}/{http}): raw ASGI {ceiling:.0f}/s; "
         + "; ".join(parts)
