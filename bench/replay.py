@@ -2,8 +2,11 @@
 
     python bench/replay.py [--hours 1] [--subscribers 4] [--skip-server]
 
-Two figures, each in market seconds per wall second (the target is >= 1800, i.e. an hour of market
-in two seconds):
+First the cost of the BitcoinAverage view of one new market second (what every figure below pays
+once per market second it shows BitcoinAverage): a manual-clock world (seed 1, the default flow)
+advanced one second at a time, `view(world)` and the local and global BTCUSD tickers made each
+second, timed without the world's own step (target <= 1 ms). Then two figures, each in market
+seconds per wall second (the target is >= 1800, i.e. an hour of market in two seconds):
 
 - **replay**: `replay steady --until <hours>` in this process, written to /dev/null: the MtGox
   trade, depth and ticker frames of every market second and the BitcoinAverage local and global
@@ -14,7 +17,8 @@ in two seconds):
   (the answer comes once the world has played it; the frames are sent as it plays), then every
   frame read. Beside it, the same advance on a fresh server with nobody connected.
 
-The last line: `replay: R market s/s; advance with subscribers: A market s/s (without: B); target >= 1800`.
+The last line: `view: V ms per new market second (...); replay: R market s/s; advance with subscribers:
+A market s/s (without: B); target >= 1800`.
 """
 
 import argparse
@@ -44,6 +48,25 @@ def run_replay(seconds: float) -> tuple[float, int]:
         began = time.perf_counter()
         count = write(story, None, seconds, out)
         return time.perf_counter() - began, count
+
+
+def view_cost(seconds: int) -> float:
+    """Wall seconds per new market second of the BitcoinAverage view (local and global BTCUSD)."""
+    from emulator.apis.bitcoinaverage.models import get_model
+    from emulator.market.world import World, parse_instant
+
+    world = World(seed=1, start=parse_instant(START), mode="manual")
+    model = get_model(world)
+    model.view(world).ticker("global", "BTCUSD")  # the price model and the hourly summaries
+    spent = 0.0
+    for _ in range(seconds):
+        world.advance(1)
+        began = time.perf_counter()
+        view = model.view(world)
+        view.ticker("local", "BTCUSD")
+        view.ticker("global", "BTCUSD")
+        spent += time.perf_counter() - began
+    return spent / seconds
 
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
@@ -130,11 +153,15 @@ def main() -> None:
     parser.add_argument("--skip-server", action="store_true", help="the replay figure only")
     args = parser.parse_args()
     seconds = args.hours * 3600
+    view = view_cost(300)
+    print(f"BitcoinAverage view of a new market second (local and global BTCUSD): {view * 1000:.2f} ms")
     replay, lines = run_replay(seconds)
     print(
         f"replay steady --until {seconds:g}s: {replay:.2f} s wall, {lines:,} lines, {seconds / replay:,.0f} market s/s"
     )
-    summary = f"replay: {seconds / replay:,.0f} market s/s"
+    summary = (
+        f"view: {view * 1000:.2f} ms per new market second (target <= 1); replay: {seconds / replay:,.0f} market s/s"
+    )
     if not args.skip_server:
         alone, _ = run_advance(seconds, 0)
         watched, frames = run_advance(seconds, args.subscribers)
