@@ -1,10 +1,15 @@
 """The uvicorn server the `serve` command (and the socket tests) run.
 
+The fast stack, uvloop and httptools, is part of the default install and uvicorn's "auto" picks it;
+where they cannot be installed (uvloop has no Windows build, neither has PyPy wheels) the same server
+runs on the asyncio loop and h11, the pure-Python stack. `stack()` says which one this process has.
+
 Uvicorn closes open websockets with 1012 on shutdown; the emulator first closes its own with
 1001 ("going away"), which is what a clean shutdown of a real service looks like to a client.
 """
 
 import asyncio
+import importlib.util
 import logging
 import socket
 from typing import Any
@@ -34,14 +39,32 @@ def _mask_access_log() -> None:
         logger.addFilter(MaskedAccessLog())
 
 
+def stack() -> tuple[str, str]:
+    """(loop, http) that uvicorn's "auto" settings choose in this process: uvloop and httptools when
+    they are installed, else asyncio and h11."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+    return loop, http
+
+
 class EmulatorServer(uvicorn.Server):
-    def __init__(self, app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        log_level: str = "warning",
+        loop: str = "auto",
+        http: str = "auto",
+    ) -> None:
         compression = bool(getattr(app.state, "settings", None) and app.state.settings.ws_compression)
         config = uvicorn.Config(
             app,
             host=host,
             port=port,
             log_level=log_level,
+            loop=loop,  # "auto": uvloop if installed, else asyncio
+            http=http,  # "auto": httptools if installed, else h11
             ws="auto",
             ws_per_message_deflate=compression,
             ws_max_size=SERVER_FRAME_LIMIT,

@@ -4,7 +4,7 @@ Nothing here does I/O, reads a clock or touches asyncio: callers pass the time i
 events out, which is what makes the market deterministic and fast to test.
 """
 
-from emulator.engine.events import BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, facts
+from emulator.engine.events import KINDS, BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, facts, trade_of
 from emulator.engine.ledger import Account, Ledger
 from emulator.engine.matching import MatchingEngine, PlaceResult
 from emulator.engine.orders import ASK, BID, Order, OrderStatus
@@ -12,6 +12,7 @@ from emulator.engine.orders import ASK, BID, Order, OrderStatus
 __all__ = [
     "ASK",
     "BID",
+    "KINDS",
     "Account",
     "BalanceChange",
     "DepthChange",
@@ -25,4 +26,5 @@ __all__ = [
     "Record",
     "Trade",
     "facts",
+    "trade_of",
 ]

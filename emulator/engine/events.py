@@ -22,7 +22,7 @@ The records, each tagged by its first item:
 - `(MOVE, user, currency, delta, balance, kind, date)`: a deposit or a withdrawal.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,52 +101,105 @@ class BalanceChange:
 Event = Trade | DepthChange | OrderUpdate | BalanceChange
 
 
-def facts(records: Iterable[Record]) -> Iterator[Event]:
-    """The facts behind engine records, one Trade, DepthChange, OrderUpdate or BalanceChange each."""
+KINDS: frozenset[type] = frozenset({Trade, DepthChange, OrderUpdate, BalanceChange})
+"""Every kind of fact; `facts` makes only those asked for."""
+
+
+def trade_of(record: Record) -> Trade:
+    """The trade a FILL record reports."""
+    taker, maker = record[6], record[7]
+    buy, sell = (taker, maker) if record[5] == BID else (maker, taker)
+    return Trade(
+        record[2], record[1], buy.currency, record[3], record[4], record[5], buy.oid, sell.oid, buy.user, sell.user
+    )
+
+
+def facts(
+    records: Iterable[Record], kinds: Collection[type] = KINDS, trades: Iterable[Trade] | None = None
+) -> list[Event]:
+    """The facts behind engine records, one Trade, DepthChange, OrderUpdate or BalanceChange each, in
+    the order they happened; only those of `kinds` are made. `trades`, when given, are the trades of
+    the FILL records in order (see trade_of), already made by the caller: they are handed out instead
+    of new ones."""
+    want_orders = OrderUpdate in kinds
+    want_depth = DepthChange in kinds
+    want_balances = BalanceChange in kinds
+    want_trades = Trade in kinds
+    made = iter(trades) if trades is not None else None
+    out: list[Event] = []
+    add = out.append
     for record in records:
         tag = record[0]
         if tag == RESTED:
             _, order, amount, date = record
-            yield OrderUpdate(
-                order.oid, order.user, order.side, order.currency, order.price, amount, amount, 1, "added", date
-            )
-            yield DepthChange(order.currency, order.side, order.price, amount, date)
+            if want_orders:
+                add(
+                    OrderUpdate(
+                        order.oid, order.user, order.side, order.currency, order.price, amount, amount, 1, "added", date
+                    )
+                )
+            if want_depth:
+                add(DepthChange(order.currency, order.side, order.price, amount, date))
         elif tag == CANCELLED:
             _, order, amount, date = record
-            yield OrderUpdate(
-                order.oid, order.user, order.side, order.currency, order.price, -amount, 0, 1, "cancelled", date
-            )
-            yield DepthChange(order.currency, order.side, order.price, -amount, date)
+            if want_orders:
+                add(
+                    OrderUpdate(
+                        order.oid, order.user, order.side, order.currency, order.price, -amount, 0, 1, "cancelled", date
+                    )
+                )
+            if want_depth:
+                add(DepthChange(order.currency, order.side, order.price, -amount, date))
         elif tag == ORDER:
-            _, order, delta, remaining, status, reason, date = record
-            yield OrderUpdate(
-                order.oid, order.user, order.side, order.currency, order.price, delta, remaining, status, reason, date
-            )
+            if want_orders:
+                _, order, delta, remaining, status, reason, date = record
+                add(
+                    OrderUpdate(
+                        order.oid,
+                        order.user,
+                        order.side,
+                        order.currency,
+                        order.price,
+                        delta,
+                        remaining,
+                        status,
+                        reason,
+                        date,
+                    )
+                )
         elif tag == DEPTH:
-            _, currency, deltas, date = record
-            for key, delta in deltas.items():
-                if delta:
-                    yield DepthChange(currency, BID if key > 0 else ASK, abs(key), delta, date)
+            if want_depth:
+                _, currency, deltas, date = record
+                for key, delta in deltas.items():
+                    if delta:
+                        add(DepthChange(currency, BID if key > 0 else ASK, abs(key), delta, date))
         elif tag == FILL:
-            yield from _fill_facts(record)
-        else:
+            trade = next(made) if made is not None else None
+            if want_balances:
+                _fill_movements(record, add)
+            if want_trades:
+                add(trade if trade is not None else trade_of(record))
+            if want_orders:
+                _fill_orders(record, add)
+        elif want_balances:
             _, user, currency, delta, balance, kind, date = record
-            yield BalanceChange(user, currency, delta, balance, kind, date)
+            add(BalanceChange(user, currency, delta, balance, kind, date))
+    return out
 
 
-def _fill_facts(record: Record) -> Iterator[Event]:
-    """A trade's wallet movements in booking order (the seller's side first), the trade, then both orders."""
+def _fill_movements(record: Record, add: Callable[[Event], None]) -> None:
+    """A trade's wallet movements in booking order (the seller's side first)."""
     (
         _,
         date,
-        tid,
-        price,
+        _tid,
+        _price,
         amount,
         taker_side,
         taker,
         maker,
-        taker_left,
-        maker_left,
+        _taker_left,
+        _maker_left,
         cost,
         fee_cash,
         fee_btc,
@@ -157,23 +210,29 @@ def _fill_facts(record: Record) -> Iterator[Event]:
         buyer_btc,
         fees_btc,
     ) = record
+    buy, sell = (taker, maker) if taker_side == BID else (maker, taker)
+    currency = buy.currency
+    seller = sell.user
+    buyer = buy.user
+    add(BalanceChange(seller, ITEM, -amount, seller_btc, "out", date))
+    add(BalanceChange(seller, currency, cost, seller_cash + fee_cash, "earned", date))
+    if fee_cash:
+        add(BalanceChange(seller, currency, -fee_cash, seller_cash, "fee", date))
+        add(BalanceChange(FEE_ACCOUNT, currency, fee_cash, fees_cash, "fee", date))
+    add(BalanceChange(buyer, currency, -cost, buyer_cash, "spent", date))
+    add(BalanceChange(buyer, ITEM, amount, buyer_btc + fee_btc, "in", date))
+    if fee_btc:
+        add(BalanceChange(buyer, ITEM, -fee_btc, buyer_btc, "fee", date))
+        add(BalanceChange(FEE_ACCOUNT, ITEM, fee_btc, fees_btc, "fee", date))
+
+
+def _fill_orders(record: Record, add: Callable[[Event], None]) -> None:
+    """What a trade did to both orders: the buy order first."""
+    date, amount, taker_side, taker, maker, taker_left, maker_left = record[1], *record[4:10]
     if taker_side == BID:
         buy, sell, buy_left, sell_left = taker, maker, taker_left, maker_left
     else:
         buy, sell, buy_left, sell_left = maker, taker, maker_left, taker_left
     currency = buy.currency
-    seller = sell.user
-    buyer = buy.user
-    yield BalanceChange(seller, ITEM, -amount, seller_btc, "out", date)
-    yield BalanceChange(seller, currency, cost, seller_cash + fee_cash, "earned", date)
-    if fee_cash:
-        yield BalanceChange(seller, currency, -fee_cash, seller_cash, "fee", date)
-        yield BalanceChange(FEE_ACCOUNT, currency, fee_cash, fees_cash, "fee", date)
-    yield BalanceChange(buyer, currency, -cost, buyer_cash, "spent", date)
-    yield BalanceChange(buyer, ITEM, amount, buyer_btc + fee_btc, "in", date)
-    if fee_btc:
-        yield BalanceChange(buyer, ITEM, -fee_btc, buyer_btc, "fee", date)
-        yield BalanceChange(FEE_ACCOUNT, ITEM, fee_btc, fees_btc, "fee", date)
-    yield Trade(tid, date, currency, price, amount, taker_side, buy.oid, sell.oid, buyer, seller)
-    yield OrderUpdate(buy.oid, buyer, BID, currency, buy.price, -amount, buy_left, 1, "filled", date)
-    yield OrderUpdate(sell.oid, seller, ASK, currency, sell.price, -amount, sell_left, 1, "filled", date)
+    add(OrderUpdate(buy.oid, buy.user, BID, currency, buy.price, -amount, buy_left, 1, "filled", date))
+    add(OrderUpdate(sell.oid, sell.user, ASK, currency, sell.price, -amount, sell_left, 1, "filled", date))

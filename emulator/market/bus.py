@@ -3,11 +3,26 @@
 Publishing never blocks and never waits for a reader: a subscriber whose queue is full is marked
 overflowed and stops receiving, and its owner (a websocket writer, say) closes it with a reason.
 That keeps one slow client from slowing the market or anybody else.
+
+The world hands over each operation's engine records in one go (`deliver`): the bus knows who
+listens to what, makes only the facts of the topics somebody subscribed to (`trade`, `depth`,
+`order`, `balance`, `user:<name>`), and gives each subscription its share in one batch, followed by
+the world's version on `changed`. A subscription gets the same messages, in the same order, as if
+every fact had been published on each of its topics one by one: a trade goes on `trade`,
+`user:<buyer>` and `user:<seller>`, an order update and a wallet movement on `order`/`balance` and
+`user:<owner>`, a depth change on `depth`.
 """
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
+
+from emulator.engine import BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, facts
+
+FACT_TOPICS: dict[str, type] = {"trade": Trade, "depth": DepthChange, "order": OrderUpdate, "balance": BalanceChange}
+USER = "user:"  # a user's own topic: every trade, order update and wallet movement of theirs
+CHANGED = "changed"  # the world's version, after each operation's facts
+OWNED = (Trade, OrderUpdate, BalanceChange)  # the kinds a user topic carries
 
 
 class Subscription:
@@ -31,6 +46,19 @@ class Subscription:
         if self.notify is not None:
             self.notify()
 
+    def offer_all(self, messages: list[Any]) -> None:
+        """Offer several messages at once: what offering them one by one would queue, one notification."""
+        if self.overflowed:
+            return
+        room = self.maxsize - len(self.queue)
+        if len(messages) > room:
+            self.queue.extend(messages[: max(room, 0)])
+            self.overflowed = True
+        else:
+            self.queue.extend(messages)
+        if self.notify is not None:
+            self.notify()
+
     def drain(self) -> list[Any]:
         items = list(self.queue)
         self.queue.clear()
@@ -40,9 +68,51 @@ class Subscription:
         self._bus.close(self)
 
 
+Selector = Callable[[Sequence[Record], list[Trade], list[Event] | None], list[Any]]
+Group = tuple[Selector | None, bool, list[Subscription]]  # who receives the same batch: selection, version
+Plan = tuple[frozenset[type], bool, list[Group]]
+
+
+def _selector(topics: set[str], kinds: frozenset[type]) -> tuple[Hashable, Selector] | None:
+    """What of an operation's facts goes to a subscription of `topics`, as (a key equal for equal
+    selections, a function of (records, trades, all facts of `kinds` or None) giving them); None
+    when it takes no facts. Only a subscription of several kinds or of user topics needs all facts."""
+    mine = frozenset(kind for topic, kind in FACT_TOPICS.items() if topic in topics)
+    users = frozenset(topic[len(USER) :] for topic in topics if topic.startswith(USER))
+    if users:
+
+        def select_owned(records: Sequence[Record], trades: list[Trade], events: list[Event] | None) -> list[Any]:
+            batch: list[Any] = []
+            for event in events or ():
+                kind = type(event)
+                if kind in mine:
+                    batch.append(event)
+                if kind is Trade:
+                    if event.buyer in users:  # type: ignore[union-attr]
+                        batch.append(event)
+                    if event.seller in users:  # type: ignore[union-attr]
+                        batch.append(event)
+                elif kind is not DepthChange and event.user in users:  # type: ignore[union-attr]
+                    batch.append(event)
+            return batch
+
+        return (mine, users), select_owned
+    if not mine:
+        return None
+    if mine == {Trade}:
+        return mine, lambda records, trades, events: trades
+    if len(mine) == 1:
+        only = tuple(mine)
+        return mine, lambda records, trades, events: facts(records, only)
+    if mine >= kinds:
+        return mine, lambda records, trades, events: events or []
+    return mine, lambda records, trades, events: [event for event in events or () if type(event) in mine]
+
+
 class Bus:
     def __init__(self) -> None:
         self._by_topic: dict[str, list[Subscription]] = {}
+        self._plan: Plan | None = None
 
     def subscribe(
         self, topics: Iterable[str], maxsize: int = 1000, notify: Callable[[], None] | None = None
@@ -56,6 +126,7 @@ class Bus:
         if topic not in subscription.topics:
             subscription.topics.add(topic)
             self._by_topic.setdefault(topic, []).append(subscription)
+            self._plan = None
 
     def remove_topic(self, subscription: Subscription, topic: str) -> None:
         if topic in subscription.topics:
@@ -64,6 +135,7 @@ class Bus:
             subscribers.remove(subscription)
             if not subscribers:
                 del self._by_topic[topic]
+            self._plan = None
 
     def close(self, subscription: Subscription) -> None:
         for topic in list(subscription.topics):
@@ -77,3 +149,53 @@ class Bus:
         for subscription in subscribers:
             subscription.offer(message)
         return len(subscribers)
+
+    def listened(self) -> frozenset[type]:
+        """The kinds of facts somebody subscribed to (directly or through a user topic)."""
+        return self._delivery_plan()[0]
+
+    def _delivery_plan(self) -> Plan:
+        """The kinds of facts somebody listens to, whether some subscription takes several kinds or
+        user topics (then all of them are made in one ordered list), and the subscriptions of fact
+        topics or `changed` grouped by what they receive. Remade whenever a subscription's topics change."""
+        if self._plan is None:
+            topics = self._by_topic
+            wanted = {kind for topic, kind in FACT_TOPICS.items() if topic in topics}
+            if any(topic.startswith(USER) for topic in topics):
+                wanted.update(OWNED)
+            kinds = frozenset(wanted)
+            seen: dict[int, Subscription] = {}
+            for topic in (*FACT_TOPICS, CHANGED, *(t for t in topics if t.startswith(USER))):
+                for subscription in topics.get(topic, ()):
+                    seen.setdefault(id(subscription), subscription)
+            groups: dict[Hashable, Group] = {}
+            mixed = False
+            for subscription in seen.values():
+                selection = _selector(subscription.topics, kinds)
+                changed = CHANGED in subscription.topics
+                key, select = selection if selection is not None else (None, None)
+                mixed = mixed or (isinstance(key, frozenset) and len(key) > 1) or isinstance(key, tuple)
+                groups.setdefault((key, changed), (select, changed, []))[2].append(subscription)
+            self._plan = (kinds, mixed, list(groups.values()))
+        return self._plan
+
+    def deliver(self, records: Sequence[Record], trades: list[Trade], version: int) -> None:
+        """Hand one operation's engine records to whoever listens: each subscription receives its facts
+        in one batch, then `version` if it subscribed to `changed`. `trades` are the trades of the
+        FILL records in order, already made by the world (they are handed out, not made again)."""
+        kinds, mixed, groups = self._plan or self._delivery_plan()
+        events = facts(records, kinds, trades) if mixed else None
+        for select, changed, subscriptions in groups:
+            batch = select(records, trades, events) if select is not None else []
+            if changed:
+                batch = [*batch, version]
+            if not batch:
+                continue
+            for subscription in subscriptions:
+                queue = subscription.queue
+                if subscription.overflowed or len(queue) + len(batch) > subscription.maxsize:
+                    subscription.offer_all(batch)
+                    continue
+                queue.extend(batch)
+                if subscription.notify is not None:
+                    subscription.notify()

@@ -69,6 +69,12 @@ class TradeLog:
         key = lambda t: t.date  # noqa: E731
         return self.trades[bisect_left(self.trades, start, key=key) : bisect_right(self.trades, end, key=key)]
 
+    def first_between(self, start: int, end: int) -> Trade | None:
+        """The oldest trade with start <= date <= end (between(start, end)[0] without the list)."""
+        trades = self.trades
+        i = bisect_left(trades, start, key=lambda t: t.date)
+        return trades[i] if i < len(trades) and trades[i].date <= end else None
+
     def last(self) -> Trade | None:
         return self.trades[-1] if self.trades else None
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from emulator.engine import BalanceChange, DepthChange, MatchingEngine, Order, OrderUpdate, PlaceResult, Trade, facts
+from emulator.engine import BalanceChange, MatchingEngine, Order, PlaceResult, Record, Trade, facts, trade_of
+from emulator.engine.events import FILL, MOVE
 from emulator.engine.ledger import DEFAULT_FEE_PPM
 from emulator.engine.units import BTC_SCALE, FIAT_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
@@ -104,7 +105,8 @@ class World:
         self.engine = MatchingEngine(CURRENCIES)
         self._trades = TradeLog()
         self.directory = Directory()
-        self.wallets: dict[str, deque[BalanceChange]] = {}
+        self._wallets: dict[str, deque[BalanceChange]] = {}
+        self._unbooked: dict[str, deque[Record]] = {}  # per wallet: records of movements not yet in it
         self.timers: list[tuple[int, int, str]] = []
         self._timer_seq = 0
         self.version = 0  # changes counted in this world (snapshots keep it: deterministic)
@@ -167,6 +169,21 @@ class World:
     def trades_if_made(self) -> TradeLog:
         """The trade log without making the day of history (for looking at a world from outside)."""
         return self._trades
+
+    @property
+    def wallets(self) -> dict[str, deque[BalanceChange]]:
+        """Each user's last WALLET_HISTORY wallet movements (MtGox's history). The world keeps the
+        engine records that moved a wallet and makes the movements from them when they are read: most
+        are never read, and making them was a good part of what every trade cost."""
+        for name, unbooked in self._unbooked.items():
+            if unbooked:
+                self._wallets[name].extend(
+                    change
+                    for change in facts(unbooked, (BalanceChange,))
+                    if isinstance(change, BalanceChange) and change.user == name
+                )
+                unbooked.clear()
+        return self._wallets
 
     @property
     def trades(self) -> TradeLog:
@@ -323,7 +340,8 @@ class World:
             raise ValueError("balances cannot be negative")
         user = self.directory.add_user(name, password, fee_ppm, self.rng)
         self.changed()
-        self.wallets[user.name] = deque(maxlen=WALLET_HISTORY)
+        self._wallets[user.name] = deque(maxlen=WALLET_HISTORY)
+        self._unbooked[user.name] = deque(maxlen=WALLET_HISTORY)  # a record moves a wallet once or more
         self.engine.set_fee(user.name, fee_ppm)
         for currency, units in deposits.items():
             if units > 0:
@@ -348,30 +366,37 @@ class World:
         self._publish()
 
     def _publish(self) -> None:
+        """Book what the engine reported (trades into the trade log, wallet movements into their
+        wallets' queues) and hand the records to the bus, which makes facts only for the topics
+        somebody listens to."""
         records = self.engine.drain()
         if not records:
             return
         self.version += 1
         self.identity = fresh_identity()
-        bus = self.bus
-        for event in facts(records):
-            if isinstance(event, Trade):
-                self.trades.append(event)
-                bus.publish("trade", event)
-                bus.publish(f"user:{event.buyer}", event)
-                bus.publish(f"user:{event.seller}", event)
-            elif isinstance(event, DepthChange):
-                bus.publish("depth", event)
-            elif isinstance(event, OrderUpdate):
-                bus.publish("order", event)
-                bus.publish(f"user:{event.user}", event)
-            elif isinstance(event, BalanceChange):
-                wallet = self.wallets.get(event.user)
+        made: list[Trade] = []
+        unbooked = self._unbooked
+        for record in records:
+            tag = record[0]
+            if tag == FILL:
+                trade = trade_of(record)
+                made.append(trade)
+                wallet = unbooked.get(trade.seller)
                 if wallet is not None:
-                    wallet.append(event)
-                bus.publish("balance", event)
-                bus.publish(f"user:{event.user}", event)
-        bus.publish("changed", self.version)
+                    wallet.append(record)
+                if trade.buyer != trade.seller:
+                    wallet = unbooked.get(trade.buyer)
+                    if wallet is not None:
+                        wallet.append(record)
+            elif tag == MOVE:
+                wallet = unbooked.get(record[1])
+                if wallet is not None:
+                    wallet.append(record)
+        if made:
+            append = self.trades.append
+            for trade in made:
+                append(trade)
+        self.bus.deliver(records, made, self.version)
 
     # -- snapshot ---------------------------------------------------------------------------
 
@@ -442,10 +467,11 @@ class World:
         self._handlers["flow"] = lambda now: self.flow.step(self, now)
         self._restore_tape(state.get("tape"))  # absent in older snapshots
         self.directory = Directory.restore(state["directory"])
-        self.wallets = {
+        self._wallets = {
             name: deque((BalanceChange(name, *row) for row in rows), maxlen=WALLET_HISTORY)
             for name, rows in state["wallets"].items()
         }
+        self._unbooked = {name: deque(maxlen=WALLET_HISTORY) for name in self._wallets}
         for name in state["models"]:
             if name in MODELS:
                 self.model(name)  # a model the snapshot has and this world had not made yet

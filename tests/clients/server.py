@@ -11,10 +11,10 @@ from emulator.server import EmulatorServer, free_port
 
 
 @contextmanager
-def running(app: FastAPI) -> Iterator[str]:
+def running(app: FastAPI, loop: str = "auto", http: str = "auto") -> Iterator[str]:
     """Serve the app on 127.0.0.1 and yield its base URL (http://127.0.0.1:PORT)."""
     port = free_port()
-    server = EmulatorServer(app, "127.0.0.1", port)
+    server = EmulatorServer(app, "127.0.0.1", port, loop=loop, http=http)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

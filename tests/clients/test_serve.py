@@ -1,5 +1,6 @@
 """The console script starts a real server that is ready within two seconds."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -48,3 +49,20 @@ def test_python_dash_m_emulator_shows_help() -> None:
     result = subprocess.run([sys.executable, "-m", "emulator", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "serve" in result.stdout
+
+
+def test_the_pure_python_stack_serves_where_the_fast_one_cannot_install() -> None:
+    """uvloop and httptools are installed by default; without them uvicorn runs on asyncio and h11,
+    and the emulator answers the same over HTTP and websockets."""
+    from websockets.sync.client import connect
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+    from tests.clients.server import running
+
+    app = create_app(Settings(seed=5, clock="manual", start="2011-07-10T00:00:00Z"))
+    with running(app, loop="asyncio", http="h11") as url:
+        ticker = httpx.get(f"{url}/code/data/ticker.php", timeout=5)
+        assert ticker.status_code == 200 and "ticker" in ticker.json()
+        with connect(url.replace("http", "ws", 1) + "/mtgox", open_timeout=5) as ws:
+            assert json.loads(ws.recv(timeout=5))["op"] == "subscribe"

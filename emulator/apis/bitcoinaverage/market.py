@@ -138,6 +138,15 @@ def index_weights(quotes: dict[str, Quote], threshold: float) -> dict[str, int]:
     return weights or {n: max(1, q.volume) for n, q in quotes.items()}
 
 
+def combined_last(quotes: dict[str, Quote], threshold: float) -> int:
+    """combine(quotes, threshold)[0].last, without the rest."""
+    weights = index_weights(quotes, threshold)
+    total = sum(weights.values())
+    if total <= 0:
+        return sum(quotes[n].last for n in weights) // len(weights)
+    return sum(quotes[n].last * w for n, w in weights.items()) // total
+
+
 def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, dict[str, int]]:
     """The index of a set of quotes and the weight of each exchange it used (outliers have none)."""
     weights = index_weights(quotes, threshold)
@@ -183,8 +192,8 @@ class View:
             last = stats.last * MTGOX_UNITS
             book = world.engine.books["USD"]
             bid, ask = book.best_bid(), book.best_ask()
-            window = world.trades.between(world.now - DAY * MICROS, world.now)
-            opening = window[0].price * MTGOX_UNITS if window else last
+            first = world.trades.first_between(world.now - DAY * MICROS, world.now)
+            opening = first.price * MTGOX_UNITS if first is not None else last
             high = stats.high * MTGOX_UNITS if stats.high is not None else last
             low = stats.low * MTGOX_UNITS if stats.low is not None else last
             vwap = stats.vwap * MTGOX_UNITS if stats.vwap is not None else last
@@ -299,12 +308,26 @@ class View:
             cached = self.model.cached_index(symbol, t)
             if cached is None:
                 quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
-                cached = combine(quotes, self.catalog.outlier_threshold)[0].last
+                cached = combined_last(quotes, self.catalog.outlier_threshold)
                 self.model.remember_index(symbol, t, cached, passing)
             return cached
         quotes = self.quotes_at(symbol, t, fast)
         quotes[MTGOX] = gox
-        return combine(dict(sorted(quotes.items())), self.catalog.outlier_threshold)[0].last
+        return combined_last(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
+
+    def mean_last(self, symbol: str, instants: list[int]) -> int:
+        """The mean of the local index's last at `instants` (past seconds on a 6 h or daily grid). Pure
+        but for BTCUSD (MtGox's trades count there), so cached in the price model by its first instant."""
+        if symbol == MTGOX_SYMBOL or instants[0] >= self.now:  # MtGox's trades, or the index now, in it
+            return sum(self.local_last_at(symbol, t) for t in instants) // len(instants)
+        key = (symbol, instants[0], len(instants))
+        found = self.model.means.get(key)
+        if found is None:
+            found = sum(self.local_last_at(symbol, t) for t in instants) // len(instants)
+            if len(self.model.means) >= 20_000:
+                self.model.means.clear()
+            self.model.means[key] = found
+        return found
 
     def local_ticker(self, symbol: str) -> Ticker:
         cached = self._local.get(symbol)
@@ -331,8 +354,8 @@ class View:
             self.local_last_at(symbol, now - 7 * DAY, passing=True),
             self.local_last_at(symbol, now - 30 * DAY, passing=True),
             wavg([(s.vwap, w) for s, w in stats]),
-            sum(self.local_last_at(symbol, t) for t in week) // len(week),
-            sum(self.local_last_at(symbol, t) for t in month) // len(month),
+            self.mean_last(symbol, week),
+            self.mean_last(symbol, month),
             index.volume,
             index.volume * 1_000_000 // total if total else 0,
             now,

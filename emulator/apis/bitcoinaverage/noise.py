@@ -9,6 +9,9 @@ series are the same function and history joins the live series without a jump.
 import hashlib
 from functools import cache
 
+import numpy as np
+from numpy.typing import NDArray
+
 MASK = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 
@@ -46,4 +49,39 @@ def octaves(key: int, layers: tuple[tuple[int, float], ...], t: int) -> float:
     total = 0.0
     for i, (period, amplitude) in enumerate(layers):
         total += amplitude * noise(key + i, period, t)
+    return total
+
+
+# -- the same functions over arrays of keys (one instant, many series), value for value ----------
+# uint64 arithmetic wraps modulo 2**64 exactly as the masks above do, and the float steps run in
+# the same order, so every element equals what the scalar function gives for its key.
+
+_C1 = np.uint64(0xBF58476D1CE4E5B9)
+_C2 = np.uint64(0x94D049BB133111EB)
+_S27, _S30, _S31 = np.uint64(27), np.uint64(30), np.uint64(31)
+
+
+def lattice_many(keys: NDArray[np.uint64], cell: int) -> NDArray[np.float64]:
+    """_lattice(key, cell) for every key."""
+    z = keys ^ np.uint64((cell * GOLDEN) & MASK)
+    z = (z ^ (z >> _S30)) * _C1
+    z = (z ^ (z >> _S27)) * _C2
+    z ^= z >> _S31
+    return z / 9223372036854775808.0 - 1.0
+
+
+def noise_many(keys: NDArray[np.uint64], period: int, t: int) -> NDArray[np.float64]:
+    """noise(key, period, t) for every key."""
+    cell, rest = divmod(t, period)
+    f = rest / period
+    a = lattice_many(keys, cell)
+    b = lattice_many(keys, cell + 1)
+    return a + (b - a) * f * f * (3.0 - 2.0 * f)
+
+
+def octaves_many(keys: NDArray[np.uint64], layers: tuple[tuple[int, float], ...], t: int) -> NDArray[np.float64]:
+    """octaves(key, layers, t) for every key."""
+    total = np.zeros(len(keys))
+    for i, (period, amplitude) in enumerate(layers):
+        total += amplitude * noise_many(keys + np.uint64(i), period, t)
     return total

@@ -22,10 +22,14 @@ Design (spec §6, with the choices the spec leaves open):
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.noise import key_of, noise, octaves
+from emulator.apis.bitcoinaverage.noise import key_of, noise, noise_many, octaves, octaves_many
 
 PRICE = 10**8
 AMOUNT = 10**8
@@ -70,6 +74,40 @@ class Pair:
     frozen_at: int | None  # seconds; inactive exchanges stop there
 
 
+class Instant(Mapping[str, dict[str, Quote]]):
+    """Every exchange's quotes at one second: symbol -> exchange -> quote. The numbers of all pairs
+    are worked out at once, over arrays; a symbol's Quote objects are made when it is first read."""
+
+    __slots__ = ("_columns", "_frozen", "_model", "_symbols")
+
+    def __init__(
+        self, model: "PriceModel", columns: tuple[list[int], list[int], list[int], list[int]], frozen: dict[int, Quote]
+    ) -> None:
+        self._model = model
+        self._columns = columns  # last, bid, ask, volume of every pair, in the model's pair order
+        self._frozen = frozen  # pair index -> quote, for inactive exchanges already stopped
+        self._symbols: dict[str, dict[str, Quote]] = {}
+
+    def __getitem__(self, symbol: str) -> dict[str, Quote]:
+        found = self._symbols.get(symbol)
+        if found is None:
+            rows = self._model.rows.get(symbol)
+            if rows is None:
+                raise KeyError(symbol)
+            lasts, bids, asks, volumes = self._columns
+            frozen = self._frozen
+            found = self._symbols[symbol] = {
+                name: frozen[i] if i in frozen else Quote(lasts[i], bids[i], asks[i], volumes[i]) for name, i in rows
+            }
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._model.pairs)
+
+    def __len__(self) -> int:
+        return len(self._model.pairs)
+
+
 class PriceModel:
     """The pure part of the market: no world state besides seed, start and the BTC level."""
 
@@ -105,12 +143,38 @@ class PriceModel:
                         frozen,
                     )
                 )
-        self._cache: OrderedDict[int, dict[str, dict[str, Quote]]] = OrderedDict()
+        # the same pairs as columns, for working out one instant of all of them at once
+        flat = [pair for pairs in self.pairs.values() for pair in pairs]
+        cryptos, fiats = list(catalog.cryptos), list(catalog.fiats)
+        self.rows: dict[str, list[tuple[str, int]]] = {}
+        for i, pair in enumerate(flat):
+            self.rows.setdefault(pair.symbol, []).append((pair.exchange, i))
+        self._crypto_of = np.array([cryptos.index(p.crypto) for p in flat], dtype=np.intp)
+        self._fiat_of = np.array([fiats.index(p.fiat) for p in flat], dtype=np.intp)
+        self._offsets = np.array([p.offset for p in flat])
+        self._half_spreads = np.array([p.half_spread for p in flat])
+        self._volumes = np.array([p.volume for p in flat])
+        self._mid_keys = np.array([p.mid_key for p in flat], dtype=np.uint64)
+        self._volume_keys = np.array([p.volume_key for p in flat], dtype=np.uint64)
+        self._short_keys = np.array([self._keys[c][0] for c in cryptos], dtype=np.uint64)
+        self._long_keys = np.array([self._keys[c][1] for c in cryptos], dtype=np.uint64)
+        self._origins = np.array([self._origin[c] for c in cryptos])
+        self._volatility = np.array([catalog.cryptos[c].volatility for c in cryptos])
+        self._growth = np.array([catalog.cryptos[c].growth_per_year for c in cryptos])
+        self._levels = [self.levels[c] for c in cryptos]
+        self._fx_array_keys = np.array([self._fx_keys[f] for f in fiats], dtype=np.uint64)
+        self._rates = [catalog.fiats[f].rate for f in fiats]
+        self._usd_column = fiats.index("USD") if "USD" in fiats else -1
+        # an inactive exchange's quotes stay where it stopped: made once (pair index -> quote)
+        self.frozen_quotes: dict[int, Quote] = {}  # pair index -> its quote where it stopped
+        self._frozen = [(i, p) for i, p in enumerate(flat) if p.frozen_at is not None]
+        self._cache: OrderedDict[int, Instant] = OrderedDict()
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
         self.passing_cache: dict[tuple[str, int], int] = {}  # the same, for seconds asked for only briefly
         # (exchange, symbol, first hour, last hour) -> (max, min, sum, count) of the hourly lasts between
         self.hours_cache: dict[tuple[str, str, int, int], tuple[int, int, int, int]] = {}
         self._members: dict[str, dict[str, frozenset[str]]] = {}  # live exchange -> members()
+        self.means: dict[tuple[str, int, int], int] = {}  # (symbol, first instant, count) -> mean index last
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
 
     def remember_index(self, symbol: str, t: int, last: int, passing: bool = False) -> None:
@@ -204,28 +268,56 @@ class PriceModel:
             out[pair.exchange] = self.quote(pair, t, base)
         return out
 
-    def market(self, t: int) -> dict[str, dict[str, Quote]]:
+    def market(self, t: int) -> Mapping[str, dict[str, Quote]]:
         """All quotes of all exchanges at t: symbol -> exchange -> quote (cached: the MARKET_INSTANTS
-        used last; a view uses ~15 a second, the hourly samples 24 once an hour)."""
+        used last; a view uses ~15 a second, the hourly samples 24 once an hour). The same numbers
+        as `quote` gives pair by pair, worked out for all pairs at once."""
         cached = self._cache.get(t)
         if cached is not None:
             self._cache.move_to_end(t)
             return cached
-        usd = {c: self.usd(c, t) for c in self.catalog.cryptos}
-        fx = {f: self.fx(f, t) for f in self.catalog.fiats}
-        out: dict[str, dict[str, Quote]] = {}
-        for symbol, pairs in self.pairs.items():
-            quotes = out[symbol] = {}
-            for pair in pairs:
-                if pair.frozen_at is not None and pair.frozen_at < t:
-                    at = pair.frozen_at
-                    quotes[pair.exchange] = self.quote(pair, at, self.usd(pair.crypto, at) * self.fx(pair.fiat, at))
-                else:
-                    quotes[pair.exchange] = self.quote(pair, t, usd[pair.crypto] * fx[pair.fiat])
-        self._cache[t] = out
+        base = self._usd_many(t)[self._crypto_of] * self._fx_many(t)[self._fiat_of]
+        mid = base * (1.0 + self._offsets + EXCHANGE_NOISE * noise_many(self._mid_keys, 600, t))
+        volume = self._volumes * (1.0 + VOLUME_NOISE * noise_many(self._volume_keys, 3 * HOUR, t))
+        columns = (
+            np.rint(mid * PRICE).astype(np.int64).tolist(),
+            np.rint(mid * (1.0 - self._half_spreads) * PRICE).astype(np.int64).tolist(),
+            np.rint(mid * (1.0 + self._half_spreads) * PRICE).astype(np.int64).tolist(),
+            np.rint(volume).astype(np.int64).tolist(),
+        )
+        frozen: dict[int, Quote] = {}  # inactive exchanges stopped before t: their last numbers
+        for i, pair in self._frozen:
+            at = pair.frozen_at
+            if at is not None and at < t:
+                found = self.frozen_quotes.get(i)
+                if found is None:
+                    found = self.frozen_quotes[i] = self.quote(
+                        pair, at, self.usd(pair.crypto, at) * self.fx(pair.fiat, at)
+                    )
+                frozen[i] = found
+        instant = self._cache[t] = Instant(self, columns, frozen)
         if len(self._cache) > MARKET_INSTANTS:
             self._cache.popitem(last=False)
-        return out
+        return instant
+
+    def _usd_many(self, t: int) -> NDArray[np.float64]:
+        """usd(crypto, t) of every crypto, in catalog order."""
+        log = octaves_many(self._short_keys, SHORT, t) - self._origins
+        age = self.started - t
+        if age > 0:
+            log += min(1.0, age / FADE_IN) * octaves_many(self._long_keys, LONG, t)
+        log *= self._volatility
+        if age > 0:
+            log -= self._growth * min(age, GROWTH_YEARS * YEAR) / YEAR
+        return np.array([level * math.exp(x) for level, x in zip(self._levels, log.tolist(), strict=True)])
+
+    def _fx_many(self, t: int) -> NDArray[np.float64]:
+        """fx(fiat, t) of every fiat, in catalog order."""
+        logs = octaves_many(self._fx_array_keys, FX, t).tolist()
+        rates = [rate * math.exp(x) for rate, x in zip(self._rates, logs, strict=True)]
+        if self._usd_column >= 0:
+            rates[self._usd_column] = 1.0
+        return np.array(rates)
 
     # -- the reference index (daily history) -------------------------------------------------
 
