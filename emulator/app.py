@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = WorldRegistry(WorldFactory(settings), settings.max_tenants, settings.tenant_ttl)
     connections = Connections()
     if settings.state:  # every saved world, or a StateFileError before anything is served
-        registry.worlds.update(statefile.load(Path(settings.state), registry.factory))
+        registry.adopt(statefile.load(Path(settings.state), registry.factory))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -61,6 +61,14 @@ class WorldRegistry:
         self.used[tenant] = time.monotonic()
         return world
 
+    def adopt(self, worlds: dict[str, World]) -> None:
+        """Take in worlds made elsewhere (a state file's), named and timed as if made here."""
+        for tenant, world in worlds.items():
+            world.tenant = tenant  # what its sessions are bound to
+            self.worlds[tenant] = world
+            self.created[tenant] = time.time()
+            self.used[tenant] = time.monotonic()
+
     def drop(self, tenant: str) -> bool:
         """Forget a tenant's world, closing its websockets; False when there was none."""
         world = self.worlds.pop(tenant, None)

@@ -49,6 +49,8 @@ def test_worlds_survive_a_restart_saved_on_shutdown_and_on_request(tmp_path: Pat
         ).is_success
         assert gox.post("/code/sellBTC.php", data={**ALICE, "amount": "2", "price": "40"}).json()["orders"]
         assert gox.post("/_t/other/_emulator/clock/advance", json={"seconds": 90}).is_success
+        session = gox.post("/_t/other/code/login.php", data=ALICE).cookies["mtgox_session"]
+        gox.cookies.clear()
         saved = gox.post("/_emulator/state/save")
         assert saved.status_code == 200 and saved.json()["tenants"] == ["default", "other"]
         on_request = orjson.loads(state.read_bytes())
@@ -62,6 +64,10 @@ def test_worlds_survive_a_restart_saved_on_shutdown_and_on_request(tmp_path: Pat
         assert gox.post("/code/getOrders.php", data=ALICE).json()["orders"] == orders
         assert gox.get("/_emulator/clock").json()["now"] == "2011-07-10T00:00:30Z"
         assert gox.get("/_t/other/_emulator/clock").json()["now"] == "2011-07-10T00:01:30Z"
+        with_session = {"cookie": f"mtgox_session={session}"}  # still good in its own tenant, only there
+        assert gox.get("/_t/other/code/getFunds.php", headers=with_session).json()["btcs"] == 100
+        assert gox.get("/code/getFunds.php", headers=with_session).json() == {"error": "Not logged in."}
+        assert {t["name"] for t in gox.get("/_emulator/tenants").json()["tenants"]} == {"default", "other"}
 
 
 def test_a_damaged_state_file_is_refused_whole_in_one_line(tmp_path: Path) -> None:
