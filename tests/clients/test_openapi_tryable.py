@@ -107,3 +107,21 @@ def test_every_api_operation_has_an_example_and_a_schema_from_a_real_answer(http
     jsonschema_rs.validate(depth["schema"], {"error": "Unknown method."})  # MtGox errors are 200 too
     assert not jsonschema_rs.is_valid(schema["schema"], {"success": False, "error": "Unknown"}), "a shape"
     assert "openapi-examples" not in http.get("/_emulator/tenants").text, "the examples' world is dropped"
+
+
+def test_query_parameters_say_what_they_take(http: httpx.Client) -> None:
+    paths = http.get("/openapi.json").json()["paths"]
+
+    def query(path: str) -> dict[str, dict[str, object]]:
+        return {p["name"]: p for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+
+    history = query("/indices/{market}/history/{symbol}")
+    assert history["period"]["schema"]["enum"] == ["daily", "monthly", "alltime"]
+    assert history["format"]["schema"]["enum"] == ["json", "csv"]
+    convert = query("/convert/{market}")
+    assert convert["from"]["required"] and convert["to"]["required"] and not convert["amount"]["required"]
+    for period in history["period"]["schema"]["enum"]:  # every offered choice is taken
+        answer = http.get(
+            "/indices/global/history/BTCUSD", params={"period": period}, headers={"x-ba-key": KEYS["enterprise"][0]}
+        )
+        assert answer.status_code == 200, period

@@ -185,10 +185,18 @@ def exchange_names(ctx: Context, value: str) -> list[str]:
 # -- documentation helpers -------------------------------------------------------------------
 
 
-def query_doc(*names: tuple[str, str]) -> dict[str, Any]:
+def query_doc(*names: tuple[str, str], required: tuple[str, ...] = (), **values: tuple[str, ...]) -> dict[str, Any]:
+    """Query parameters as OpenAPI: all strings, those in `required` required, and for a parameter
+    named in `values` its enum (the choices the route takes), so /docs offers them."""
     return {
         "parameters": [
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+            {
+                "name": n,
+                "in": "query",
+                "required": n in required,
+                "schema": {"type": "string", "enum": list(values[n])} if n in values else {"type": "string"},
+                "description": d,
+            }
             for n, d in names
         ]
     }
@@ -296,7 +304,7 @@ def custom(request: Request, symbol: str, mode: str) -> Response:
     return serve(request, "custom_index", body)
 
 
-EXCHANGES_DOC = query_doc(("exchanges", "comma list of exchange names"))
+EXCHANGES_DOC = query_doc(("exchanges", "comma list of exchange names, e.g. bitstamp,kraken"), required=("exchanges",))
 
 
 @get(
@@ -391,6 +399,9 @@ HISTORY_DOC = query_doc(
     ("since", "unix seconds: the points after it, resolution by age unless `resolution` is given"),
     ("at", "unix seconds: the point closest to it"),
     ("resolution", "minute, hour or day (with since or at)"),
+    period=("daily", "monthly", "alltime"),
+    format=("json", "csv"),
+    resolution=("minute", "hour", "day"),
 )
 
 
@@ -602,7 +613,10 @@ def weighting_currencies(request: Request) -> Response:
 
 
 CONVERT_DOC = query_doc(
-    ("from", "the currency converted from"), ("to", "the currency converted to"), ("amount", "default 1")
+    ("from", "the currency converted from, e.g. BTC"),
+    ("to", "the currency converted to, e.g. USD (one side a crypto, the other a fiat)"),
+    ("amount", "default 1"),
+    required=("from", "to"),
 )
 
 
