@@ -64,11 +64,7 @@ def host_problem(scope: Scope) -> str | None:
     """Why a request may not be served for its Host (see the module docstring), else None. Called
     on every request before anything else, so each (address, Host) pair is judged once."""
     server = scope.get("server")
-    host = None
-    for key, value in scope.get("headers", ()):
-        if key == b"host":
-            host = value.decode("latin-1")
-            break
+    host = _header(scope, b"host")
     if not server or host is None:
         return None
     pair = (str(server[0]), host)
