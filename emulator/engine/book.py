@@ -1,37 +1,17 @@
 """A price-level order book: one FIFO level per integer price, best prices first.
 
-Levels are insertion-ordered dicts (oid -> Order), so both the queue order and removal by oid
-are O(1). Each side keeps its levels in a dict by key and the keys in a plain sorted list whose
-*last* entry is the best price (asks are keyed by -price, bids by price): the busy end of a book
-is its best prices, so taking or adding a level there is an append or a pop, and a level deeper in
-the book costs one bisect and a short memmove, which beats a SortedDict for books of realistic size.
+A level (orders.Level) keeps its orders in an insertion-ordered dict, so both the queue order and
+removal by oid are O(1). Each side keeps its levels in a dict by key and the keys in a plain sorted
+list whose *last* entry is the best price (asks are keyed by -price, bids by price): the busy end of
+a book is its best prices, so taking or adding a level there is an append or a pop, and a level
+deeper in the book costs one bisect and a short memmove, which beats a SortedDict for books of
+realistic size.
 """
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 
-from emulator.engine.orders import ASK, BID, Order
-
-
-class Level:
-    """The orders resting at one price, oldest first, and their total amount.
-
-    Made by `new_level`, or written out where the engine opens levels (a class without __init__ is
-    the cheapest to instantiate)."""
-
-    __slots__ = ("orders", "price", "volume")
-
-    price: int
-    orders: dict[int, Order]
-    volume: int
-
-
-def new_level(price: int) -> Level:
-    level = Level()
-    level.price = price
-    level.orders = {}
-    level.volume = 0
-    return level
+from emulator.engine.orders import ASK, BID, Level, Order, new_level
 
 
 class BookSide:

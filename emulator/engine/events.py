@@ -26,10 +26,10 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.engine.ledger import FEE_ACCOUNT
 from emulator.engine.orders import ASK, BID
 
 ITEM = "BTC"
-FEE_ACCOUNT = "_fees"
 
 ORDER = 0
 FILL = 1

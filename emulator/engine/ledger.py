@@ -7,9 +7,8 @@ conservation checks all read the same facts.
 
 from collections import defaultdict
 
-from emulator.engine.events import FEE_ACCOUNT
-
 DEFAULT_FEE_PPM = 6500  # 0.65%
+FEE_ACCOUNT = "_fees"  # the account every fee is paid into
 
 
 class InsufficientFunds(Exception):

@@ -14,10 +14,10 @@
 from bisect import insort
 from typing import Any, Protocol
 
-from emulator.engine.book import Level, OrderBook, new_level
+from emulator.engine.book import OrderBook
 from emulator.engine.events import CANCELLED, DEPTH, FILL, ITEM, MOVE, ORDER, RESTED, Record
 from emulator.engine.ledger import Account, Ledger
-from emulator.engine.orders import ASK, BID, Order, OrderStatus, new_order
+from emulator.engine.orders import ASK, BID, Level, Order, OrderStatus, new_level, new_order
 from emulator.engine.units import BTC_SCALE, PPM
 
 # statuses as plain ints, which the interpreter compares faster than IntEnum members

@@ -1,11 +1,12 @@
-"""Orders as the engine holds them."""
+"""Orders as the engine holds them, and the price levels they rest in.
+
+An order knows the level it rests in and a level holds its orders, so the two are defined together
+(book.py arranges the levels into a book).
+"""
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from emulator.engine.book import Level
-    from emulator.engine.ledger import Account
+from emulator.engine.ledger import Account
 
 ASK = 1  # MtGox `type` 1: sell
 BID = 2  # MtGox `type` 2: buy
@@ -57,8 +58,8 @@ class Order:
     status: int  # an OrderStatus value, kept as a plain int
     priority: int
     created: int
-    account: "Account"
-    level: "Level | None"
+    account: Account
+    level: "Level | None"  # Level is defined below
     filled: int  # traded when the order was placed
     waiting_oid: int | None  # the unfunded remainder split off when it was placed
     met_own: bool  # matching stopped at one of the owner's resting orders
@@ -66,6 +67,28 @@ class Order:
     def __repr__(self) -> str:
         side = "ask" if self.side == ASK else "bid"
         return f"Order({self.oid}, {self.user}, {side}, {self.price}, {self.amount}, {OrderStatus(self.status).name})"
+
+
+class Level:
+    """The orders resting at one price, oldest first, and their total amount.
+
+    `orders` is an insertion-ordered dict (oid -> Order), so both the queue order and removal by oid
+    are O(1). Made by `new_level`, or written out where the engine opens levels (a class without
+    __init__ is the cheapest to instantiate)."""
+
+    __slots__ = ("orders", "price", "volume")
+
+    price: int
+    orders: dict[int, Order]
+    volume: int
+
+
+def new_level(price: int) -> Level:
+    level = Level()
+    level.price = price
+    level.orders = {}
+    level.volume = 0
+    return level
 
 
 def new_order(
@@ -77,7 +100,7 @@ def new_order(
     amount: int,
     priority: int,
     created: int,
-    account: "Account",
+    account: Account,
 ) -> Order:
     """A pending order that holds nothing and rests nowhere yet."""
     order = Order()
