@@ -18,12 +18,11 @@ from emulator.engine.book import OrderBook
 from emulator.engine.events import CANCELLED, DEPTH, FILL, ITEM, MOVE, ORDER, RESTED, Record
 from emulator.engine.ledger import Account, Ledger
 from emulator.engine.orders import ASK, BID, Level, Order, OrderStatus, new_level, new_order
-from emulator.engine.units import BTC_SCALE, PPM
+from emulator.engine.units import BTC_SCALE, MIN_ACTIVATION, PPM
 
 # statuses as plain ints, which the interpreter compares faster than IntEnum members
 ACTIVE = int(OrderStatus.ACTIVE)
 WAITING = int(OrderStatus.NOT_ENOUGH_FUNDS)
-MIN_ACTIVATION = 10**6  # a waiting order is woken in parts no smaller than 0.01 BTC
 NEG_BTC_SCALE = -BTC_SCALE  # -(x // NEG_BTC_SCALE) is x / BTC_SCALE rounded up, in one division
 
 
