@@ -163,7 +163,8 @@ class ReferenceEngine:
             self.records.append((ORDER, order, -order.amount, 0, order.status, "cancelled", now))
             if not self.has_waiting(user):
                 return order
-        # the cancel may have freed funds (and the fast engine tries the queue either way)
+        # the owner's waiting orders are tried: the cancel of a resting order freed its hold (and
+        # after the cancel of a waiting one the queue is tried all the same)
         self.wake_later(user)
         self.settle(now)
         return order
