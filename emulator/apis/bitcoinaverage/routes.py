@@ -37,10 +37,10 @@ from starlette.routing import Route
 from emulator.apis.bitcoinaverage import history, rendering
 from emulator.apis.bitcoinaverage.auth import ApiError, Caller, admit, authenticate, credentials
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.market import Ticker, View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
 from emulator.apis.bitcoinaverage.query import parse_query
+from emulator.apis.bitcoinaverage.view import Ticker, View
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
 from emulator.market.clock import MICROS
 from emulator.market.world import World
