@@ -92,7 +92,7 @@ def get(path: str, summary: str, query: tuple[Parameter, ...] = ()) -> Callable[
 
 def comma_list(name: str, description: str, required: bool = False) -> Parameter:
     """A query parameter that takes several values joined by commas (openapi.py lists the values)."""
-    return Parameter(name, "query", description, required=required)
+    return Parameter(name, "query", description, required=required, comma_list=True)
 
 
 CRYPTO_FIAT = (
