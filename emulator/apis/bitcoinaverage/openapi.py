@@ -65,26 +65,30 @@ def _path_parameters(path: str) -> list[Parameter]:
     for name in PATH_PARAMETER.findall(path):
         if name in known:
             choices, example, description = known[name]
-            out.append(
-                Parameter(name, "path", description, True, choices, example if example in choices else choices[0])
-            )
+            example = example if example in choices else choices[0]
+            out.append(Parameter(name, "path", description, required=True, choices=choices, example=example))
         else:
             out.append(Parameter(name, "path", required=True))
     return out
+
+
+@cache
+def _listed() -> dict[str, list[str]]:
+    """Comma-list query parameters by name: the values their items take."""
+    books = catalog()
+    return {
+        "crypto": list(books.cryptos),
+        "fiat": list(books.fiats),
+        "exchanges": sorted(books.exchanges),
+        "symbol": list(books.global_symbols),
+    }
 
 
 def _with_values(parameter: Parameter) -> Parameter:
     """A comma-list query parameter with the values its items take."""
     if not parameter.comma_list:
         return parameter
-    books = catalog()
-    values = {
-        "crypto": list(books.cryptos),
-        "fiat": list(books.fiats),
-        "exchanges": sorted(books.exchanges),
-        "symbol": list(books.global_symbols),
-    }
-    return dataclasses.replace(parameter, choices=values[parameter.name])
+    return dataclasses.replace(parameter, choices=_listed()[parameter.name])
 
 
 def operations() -> list[Operation]:
