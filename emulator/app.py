@@ -4,16 +4,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from emulator import __version__, statefile
+from emulator import __version__, openapi, statefile
+from emulator.apis.bitcoinaverage import openapi as bitcoinaverage_openapi
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
-from emulator.apis.bitcoinaverage.openapi import openapi_document as bitcoinaverage_document
+from emulator.apis.mtgox import openapi as mtgox_openapi
 from emulator.apis.mtgox import routes as mtgox
 from emulator.boundary import ErrorBoundary
 from emulator.control import fault_routes, state_routes, tape_routes
@@ -128,7 +128,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.connections = connections
-    app.state.openapi_examples = Examples(mtgox.PREFIXES)
     app.add_middleware(ErrorBoundary)  # innermost: a failing route still answers in its API's style
     app.add_middleware(FaultMiddleware)  # the journal outside it records what clients saw
     app.add_middleware(JournalMiddleware)
@@ -161,34 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(state_routes.router)
         app.include_router(tape_routes.router)
     app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)
-    _document(app)
+    parts = (mtgox_openapi.PART, bitcoinaverage_openapi.PART)
+    openapi.install(app, parts)  # /openapi.json: FastAPI's document and the APIs' parts
+    app.state.openapi_examples = Examples(parts)  # added on the first request for it
     return app
-
-
-ERROR_SCHEMA = {
-    "title": "Error",
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string"}, "details": {"type": "array", "items": {"type": "string"}}},
-}
-
-
-def _document(app: FastAPI) -> None:
-    """The OpenAPI document: FastAPI's (the control plane), the two APIs' own (plain routes, see their
-    `openapi_paths`), and the emulator's 422 body ({"error", "details"}) for FastAPI's {"detail": [...]}."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            average_paths, average_schemes = bitcoinaverage_document()
-            schema["paths"] = {**schema["paths"], **mtgox.openapi_paths(), **average_paths}
-            schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(average_schemes)
-            schemas = schema.get("components", {}).get("schemas", {})
-            if "HTTPValidationError" in schemas:
-                schemas["HTTPValidationError"] = ERROR_SCHEMA
-                schemas.pop("ValidationError", None)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

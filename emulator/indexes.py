@@ -6,8 +6,8 @@
   (`"success": true` beside the data).
 - `/_emulator/`: the control routes this server has (fewer when the control API is switched off).
 
-Built from the same tables the APIs document themselves with (their `openapi_paths`) and from the
-app's routes, so an index never lists a method that is not there.
+Built from the same operations the APIs document themselves with (their OpenAPI parts) and from
+the app's routes, so an index never lists a method that is not there.
 """
 
 from typing import Any
@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request
 from starlette.routing import BaseRoute
 
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
-from emulator.apis.mtgox import routes as mtgox
+from emulator.apis.mtgox import openapi as mtgox_openapi
+from emulator.openapi import Operation
 from emulator.responses import JSON
 from emulator.routing import LoopRoute
 
@@ -24,25 +25,22 @@ router = APIRouter(include_in_schema=False, route_class=LoopRoute)
 CONTROL = "/_emulator/"
 
 
-def _parameters(operation: dict[str, Any]) -> dict[str, str]:
-    return {p["name"]: p.get("description", "") for p in operation.get("parameters", ()) if p["in"] != "header"}
-
-
 def mtgox_index(prefix: str) -> dict[str, Any]:
+    operations: dict[str, list[Operation]] = {}  # path -> its operations (GET and POST)
+    for operation in mtgox_openapi.operations():
+        if operation.path.startswith(prefix):
+            operations.setdefault(operation.path, []).append(operation)
     methods = []
-    for path, verbs in mtgox.openapi_paths().items():
-        if not path.startswith(prefix):
-            continue
-        operation = verbs["get"]
-        auth = any(p["name"] == "Rest-Key" for p in operation["parameters"])
+    for path, verbs in operations.items():
+        operation = verbs[0]
         methods.append(
             {
                 "method": path.removeprefix(prefix),
                 "url": path,
-                "verbs": sorted(verb.upper() for verb in verbs),
-                "auth": auth,
-                "summary": operation["summary"],
-                "params": _parameters(operation),
+                "verbs": sorted(verb.verb.upper() for verb in verbs),
+                "auth": any(p.name == "Rest-Key" for p in operation.parameters),
+                "summary": operation.summary,
+                "params": {p.name: p.description or "" for p in operation.parameters if p.where != "header"},
             }
         )
     return {"api": "MtGox (2011)", "prefix": prefix, "methods": methods, "websocket": "/mtgox", "docs": "/docs"}
@@ -54,8 +52,8 @@ def _websockets(routes: list[BaseRoute]) -> list[str]:
 
 def bitcoinaverage_index(request: Request) -> dict[str, Any]:
     routes = [
-        {"path": path, "methods": sorted(verb.upper() for verb in verbs), "summary": verbs["get"]["summary"]}
-        for path, verbs in sorted(bitcoinaverage.openapi_paths().items())
+        {"path": path, "methods": ["GET"], "summary": route.summary}
+        for path, route in sorted(bitcoinaverage.ROUTES.items())
     ]
     return {
         "success": True,

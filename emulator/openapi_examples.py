@@ -1,51 +1,31 @@
 """Response examples and schemas for the OpenAPI document, taken from real renderings.
 
-On the first request for the document, every MtGox method and BitcoinAverage route is called once,
+On the first request for the document, each API part (emulator.openapi) calls its operations once,
 in process, on a fresh world of its own (a tenant that is dropped right after, so no client's world
-is touched): the answer becomes the operation's example (long lists and maps cut to their first
-few items), and a schema is drawn from it (the shape: objects, arrays and value types, nothing
-stricter, since values change with the market). MtGox answers errors with HTTP 200, so its schema is
-either that shape or `{"error": ...}`. The answers come from the app itself, through its whole
-middleware stack, so an example is exactly what a client gets.
+is touched, and one API's calls never change another's examples): the answer becomes the
+operation's example (long lists and maps cut to their first few items), and a schema is drawn from
+it (the shape: objects, arrays and value types, nothing stricter, since values change with the
+market). A part may name another shape its answers can take (MtGox answers errors with HTTP 200,
+so its schema is either that shape or `{"error": ...}`). The answers come from the app itself,
+through its whole middleware stack, so an example is exactly what a client gets.
 """
 
 import asyncio
 import re
 import urllib.parse
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import orjson
 from fastapi import FastAPI
 
-from emulator.apis.bitcoinaverage.catalog import catalog
+from emulator.openapi import ApiPart, Call
 
-TENANT = "openapi-examples"
+TENANT = "openapi-examples"  # + "-" and the part's tag: the world one part's examples are asked of
 SHOWN = 3  # items of a list (or entries of a map) an example keeps
 MAP_SIZE = 12  # an object with more keys than a record of these APIs has is a map (symbol -> ticker, ...)
 CODE = re.compile(r"^[A-Z0-9]{3,12}$")  # BTCUSD, USD, BTC: the keys of maps by symbol or currency
 HOST = b"127.0.0.1"
-ALICE = {"name": "alice", "pass": "alice-pass"}
-BA_KEY = (b"x-ba-key", b"EnterpriseDemoPublicKey0000000000000000000")
-# Query strings some BitcoinAverage routes need (or that keep their examples small).
-AVERAGE_QUERIES = {
-    "/indices/ticker/custom/include/{symbol}": "exchanges=bitstamp,kraken",
-    "/indices/ticker/custom/exclude/{symbol}": "exchanges=bitstamp",
-    "/indices/{market}/ticker/all": "crypto=BTC&fiat=USD,EUR",
-    "/indices/{market}/ticker/short": "crypto=BTC&fiat=USD,EUR",
-    "/indices/{market}/ticker/changes/all": "crypto=BTC&fiat=USD,EUR",
-    "/indices/{market}/history/{symbol}": "period=daily",
-    "/exchanges/all": "crypto=BTC&fiat=USD",
-    "/exchanges/ticker/all": "crypto=BTC&fiat=USD",
-    "/convert/{market}": "from=BTC&to=USD&amount=2",
-}
-# Form fields of the MtGox methods, in an order that makes each answer a real one (an order to cancel).
-MTGOX_FORMS: dict[str, dict[str, str]] = {
-    "buyBTC.php": {"amount": "1", "price": "10"},
-    "sellBTC.php": {"amount": "1", "price": "30"},
-    "withdraw.php": {"group1": "BTC", "btca": "1HZwkjkeaoZfTSaJxDw6aKkxp45agDiEzN", "amount": "0.5"},
-}
-MTGOX_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 
 
 def is_map(value: dict[str, Any]) -> bool:
@@ -90,10 +70,18 @@ def cut(value: Any) -> Any:
     return value
 
 
-async def call(app: FastAPI, method: str, path: str, query: str = "", form: dict[str, str] | None = None) -> Any:
-    """One request through the whole app, in process; the decoded JSON answer, or its text."""
+async def call(
+    app: FastAPI,
+    tenant: str,
+    method: str,
+    path: str,
+    query: str = "",
+    form: dict[str, str] | None = None,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> tuple[int, Any]:
+    """One request through the whole app, in process: its status and decoded JSON answer, or its text."""
     body = urllib.parse.urlencode(form).encode() if form else b""
-    headers = [(b"host", HOST), (b"x-emulator-tenant", TENANT.encode()), BA_KEY]
+    headers = [(b"host", HOST), (b"x-emulator-tenant", tenant.encode()), *extra_headers]
     if form:
         headers.append((b"content-type", b"application/x-www-form-urlencoded"))
         headers.append((b"content-length", str(len(body)).encode()))
@@ -131,17 +119,22 @@ async def call(app: FastAPI, method: str, path: str, query: str = "", form: dict
         return status[0], content.decode("utf-8", "replace")
 
 
-def _filled(path: str, operation: dict[str, Any]) -> str:
-    for parameter in operation.get("parameters", ()):
-        if parameter["in"] == "path":
-            value = parameter.get("example")
-            if value is None and parameter["name"] == "tx_hash":
-                value = next(iter(sorted(catalog().transactions)))
-            path = path.replace("{" + parameter["name"] + "}", str(value))
-    return path
+def _caller(app: FastAPI, tenant: str) -> Call:
+    """`call` on this app, as this tenant: what a part's examples ask through."""
+
+    async def ask(
+        method: str,
+        path: str,
+        query: str = "",
+        form: dict[str, str] | None = None,
+        extra_headers: Sequence[tuple[bytes, bytes]] = (),
+    ) -> tuple[int, Any]:
+        return await call(app, tenant, method, path, query, form, extra_headers)
+
+    return ask
 
 
-def _document(operation: dict[str, Any], answer: Any, either_error: bool) -> None:
+def _document(operation: dict[str, Any], answer: Any, other_answer: dict[str, Any] | None) -> None:
     response = operation["responses"]["200"]
     if isinstance(answer, str):  # a CSV answer
         response["content"] = {"text/csv": {"schema": {"type": "string"}, "example": answer[:400]}}
@@ -149,47 +142,31 @@ def _document(operation: dict[str, Any], answer: Any, either_error: bool) -> Non
     example = cut(answer)
     schema = shape(answer)
     content = response.setdefault("content", {}).setdefault("application/json", {})
-    content["schema"] = {"anyOf": [schema, MTGOX_ERROR]} if either_error else schema
+    content["schema"] = {"anyOf": [schema, other_answer]} if other_answer is not None else schema
     content["example"] = example
 
 
-async def add_examples(app: FastAPI, schema: dict[str, Any], mtgox_prefixes: tuple[str, ...]) -> None:
-    """Fill the examples and schemas of `schema` (the app's document) in place."""
+async def add_examples(app: FastAPI, schema: dict[str, Any], parts: Sequence[ApiPart]) -> None:
+    """Fill the examples and schemas of `schema` (the app's document) in place, part by part."""
     registry = app.state.registry
-    try:
-        answers: dict[str, Any] = {}
-        for path, operations in schema["paths"].items():
-            get = operations.get("get")
-            if get is None or "bitcoinaverage" not in get.get("tags", ()):
-                continue
-            status, answer = await call(app, "GET", _filled(path, get), AVERAGE_QUERIES.get(path, ""))
-            if status == 200:
-                _document(get, answer, either_error=False)
-        prefix = mtgox_prefixes[0]
-        for path in schema["paths"]:
-            if not path.startswith(prefix):
-                continue
-            name = path.removeprefix(prefix)
-            if name not in answers:
-                form = {**ALICE, **MTGOX_FORMS.get(name, {})}
-                if name == "cancelOrder.php":
-                    placed = answers.get("buyBTC.php", {})
-                    form.update(oid=str(placed.get("oid", "")), type="2")
-                answers[name] = (await call(app, "POST", path, form=form))[1]
-        for path, operations in schema["paths"].items():
-            for other in mtgox_prefixes:
-                if path.startswith(other) and path.removeprefix(other) in answers:
-                    for operation in operations.values():
-                        _document(operation, answers[path.removeprefix(other)], either_error=True)
-    finally:
-        registry.worlds.pop(TENANT, None)  # its world, keys and journal: gone
+    for part in parts:
+        if part.examples is None:
+            continue
+        tenant = f"{TENANT}-{part.tag}"
+        try:
+            answers = await part.examples(_caller(app, tenant))
+        finally:
+            registry.worlds.pop(tenant, None)  # its world, keys and journal: gone
+        for path, answer in answers.items():
+            for operation in schema["paths"][path].values():
+                _document(operation, answer, part.other_answer)
 
 
 class Examples:
     """Adds the examples once per app; concurrent first requests wait for the one doing it."""
 
-    def __init__(self, mtgox_prefixes: tuple[str, ...]) -> None:
-        self.mtgox_prefixes = mtgox_prefixes
+    def __init__(self, parts: Sequence[ApiPart]) -> None:
+        self.parts = parts
         self.done = False
         self.lock = asyncio.Lock()
 
@@ -198,5 +175,5 @@ class Examples:
             return
         async with self.lock:
             if not self.done:
-                await add_examples(app, app.openapi(), self.mtgox_prefixes)
+                await add_examples(app, app.openapi(), self.parts)
                 self.done = True

@@ -69,3 +69,25 @@ def test_remembered_paths_keep_their_own_parameters(client: TestClient) -> None:
     again = client.get("/indices/local/ticker/BTCUSD", headers=key).json()
     assert first == again and first != other
     assert client.get("/indices/local/ticker/BTCXYZ", headers=key).status_code == 404
+
+
+def test_the_hot_ticker_route_matches_upper_case_symbols_and_leaks_no_convertor() -> None:
+    """Its narrower match is its own pattern: nothing lands in Starlette's process-wide convertors."""
+    from starlette.convertors import CONVERTOR_TYPES
+    from starlette.routing import Match
+
+    from emulator.apis.bitcoinaverage.routes import hot_routes
+    from emulator.app import create_app
+
+    create_app()
+    (route,) = hot_routes()
+    assert all(type(c).__module__ == "starlette.convertors" for c in CONVERTOR_TYPES.values()), "Starlette's own"
+
+    def matched(path: str) -> dict[str, object] | None:
+        match, child = route.matches({"type": "http", "path": path, "method": "GET", "root_path": ""})
+        return child["path_params"] if match is Match.FULL else None
+
+    assert matched("/indices/global/ticker/BTCUSD") == {"market": "global", "symbol": "BTCUSD"}
+    assert matched("/indices/local/ticker/DASHEUR") == {"market": "local", "symbol": "DASHEUR"}
+    for other in ("/indices/local/ticker/all", "/indices/local/ticker/btcusd", "/indices/mars/ticker/BTCUSD"):
+        assert matched(other) is None, other

@@ -125,3 +125,24 @@ def test_query_parameters_say_what_they_take(http: httpx.Client) -> None:
             "/indices/global/history/BTCUSD", params={"period": period}, headers={"x-ba-key": KEYS["enterprise"][0]}
         )
         assert answer.status_code == 200, period
+
+
+def test_comma_list_parameters_list_their_values_and_take_them_all_at_once(http: httpx.Client) -> None:
+    paths = http.get("/openapi.json").json()["paths"]
+    key = {"x-ba-key": KEYS["enterprise"][0]}
+    lists = {
+        ("/indices/{market}/ticker/all", "/indices/global/ticker/all"): ("crypto", "fiat"),
+        ("/exchanges/all", "/exchanges/all"): ("crypto", "fiat", "symbol"),
+        ("/indices/ticker/custom/include/{symbol}", "/indices/ticker/custom/include/BTCUSD"): ("exchanges",),
+    }
+    for (path, filled), names in lists.items():
+        parameters = {p["name"]: p for p in paths[path]["get"]["parameters"]}
+        query = {}
+        for name in names:
+            parameter = parameters[name]
+            assert (parameter["style"], parameter["explode"], parameter["schema"]["type"]) == ("form", False, "array")
+            values = parameter["schema"]["items"]["enum"]
+            assert values, (path, name)
+            query[name] = ",".join(values)  # what /docs sends with every value ticked
+        answer = http.get(filled, params=query, headers=key)
+        assert answer.status_code == 200, (path, answer.text[:200])

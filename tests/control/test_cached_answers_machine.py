@@ -22,9 +22,9 @@ from starlette.testclient import TestClient
 
 from emulator.apis.bitcoinaverage import rendering as average_rendering
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.models import get_model
 from emulator.apis.bitcoinaverage.prices import PriceModel
+from emulator.apis.bitcoinaverage.view import View
 from emulator.apis.mtgox.models import mtgox_model
 from emulator.apis.mtgox.routes import Call, get_depth, get_trades, ticker
 from emulator.app import create_app

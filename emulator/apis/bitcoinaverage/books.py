@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 from emulator.apis.bitcoinaverage import rendering
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.market import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS, View
 from emulator.apis.bitcoinaverage.noise import GOLDEN, MASK, key_of, uniform
 from emulator.apis.bitcoinaverage.prices import DAY, PRICE, PriceModel
+from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS, View
 from emulator.engine import BID
 from emulator.market.clock import MICROS
 from emulator.market.depth import visible_depth

@@ -21,9 +21,9 @@ Choices where the spec is silent:
 
 from dataclasses import dataclass
 
-from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.noise import key_of, noise
 from emulator.apis.bitcoinaverage.prices import DAY, HOUR, MINUTE, PRICE
+from emulator.apis.bitcoinaverage.view import View
 
 STEPS = {"minute": MINUTE, "hour": HOUR, "day": DAY}
 PERIODS = {"daily": ("minute", 1440), "monthly": ("hour", 720)}

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from emulator.apis.bitcoinaverage.catalog import Catalog, catalog
-from emulator.apis.bitcoinaverage.market import View
 from emulator.apis.bitcoinaverage.prices import PriceModel
+from emulator.apis.bitcoinaverage.view import View
 from emulator.market.accounts import random_token
 from emulator.market.clock import MICROS
 from emulator.market.memo import Memo

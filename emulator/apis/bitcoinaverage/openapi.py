@@ -1,61 +1,127 @@
-"""BitcoinAverage's part of the OpenAPI document, made tryable from /docs: its two ways of sending a
-key as security schemes (so that "Authorize" works), and the values the `market`, `symbol` and
-`name` (exchange) path parameters take, from the same catalog the routes read."""
+"""BitcoinAverage's part of the OpenAPI document (emulator.openapi), made tryable from /docs: every
+GET route of routes.py, its two ways of sending a key as security schemes (so that "Authorize"
+works), the values the `market`, `symbol` and `name` (exchange) path parameters and the comma-list
+query parameters take, from the same catalog the routes read; and the examples, each route's real
+answer for the enterprise demo key."""
 
-import copy
+import dataclasses
+import re
+from functools import cache
 from typing import Any
 
 from emulator.apis.bitcoinaverage.catalog import catalog
-from emulator.apis.bitcoinaverage.routes import MARKETS, openapi_paths
+from emulator.apis.bitcoinaverage.params import MARKETS
+from emulator.apis.bitcoinaverage.routes import ROUTES
+from emulator.openapi import ApiPart, Call, Operation, Parameter, SecurityScheme
 
-SECURITY_SCHEMES: dict[str, Any] = {
-    "x-ba-key": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "x-ba-key",
-        "description": "A public key alone, e.g. the developer plan's demo key "
+SCHEMES = (
+    SecurityScheme(
+        "x-ba-key",
+        "A public key alone, e.g. the developer plan's demo key "
         "`DeveloperDemoPublicKey00000000000000000000` (the README lists one per plan; "
         "`POST /_emulator/keys` makes more).",
-    },
-    "X-Signature": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-Signature",
-        "description": "`<timestamp>.<public_key>.<hex HMAC-SHA256 of '<timestamp>.<public_key>' with the secret "
+    ),
+    SecurityScheme(
+        "X-Signature",
+        "`<timestamp>.<public_key>.<hex HMAC-SHA256 of '<timestamp>.<public_key>' with the secret "
         "key>`, the timestamp within 15 s of now, e.g. in a shell: "
         "`t=$(date +%s); p=DeveloperDemoPublicKey00000000000000000000; "
         "echo $t.$p.$(printf %s $t.$p | openssl dgst -sha256 -hmac "
         "DeveloperDemoSecretKey0000000000000000000000000000000000 | cut -d' ' -f2)`.",
-    },
+    ),
+)
+PATH_PARAMETER = re.compile(r"{(\w+)}")
+KEY = (b"x-ba-key", b"EnterpriseDemoPublicKey0000000000000000000")  # every route, no rate limit
+# Query strings some routes need (or that keep their examples small).
+QUERIES = {
+    "/indices/ticker/custom/include/{symbol}": "exchanges=bitstamp,kraken",
+    "/indices/ticker/custom/exclude/{symbol}": "exchanges=bitstamp",
+    "/indices/{market}/ticker/all": "crypto=BTC&fiat=USD,EUR",
+    "/indices/{market}/ticker/short": "crypto=BTC&fiat=USD,EUR",
+    "/indices/{market}/ticker/changes/all": "crypto=BTC&fiat=USD,EUR",
+    "/indices/{market}/history/{symbol}": "period=daily",
+    "/exchanges/all": "crypto=BTC&fiat=USD",
+    "/exchanges/ticker/all": "crypto=BTC&fiat=USD",
+    "/convert/{market}": "from=BTC&to=USD&amount=2",
 }
-# Any one of them, or none: routes the anonymous plan may call answer without a key.
-SECURITY: list[dict[str, list[str]]] = [{}, {"x-ba-key": []}, {"X-Signature": []}]
 
 
-def _path_values() -> dict[str, tuple[list[str], str, str]]:
-    """Each path parameter's values, an example and a description."""
+@cache
+def _known() -> dict[str, tuple[list[str], str, str]]:
+    """Path parameters by name: their values, an example and a description."""
     books = catalog()
     symbols = sorted({s for market in MARKETS for s in books.symbols(market)})
-    exchanges = sorted(books.exchanges)
     return {
         "market": (list(MARKETS), "global", "`local` (fiat markets of the crypto) or `global` (all of them in USD)"),
         "symbol": (symbols, "BTCUSD", "a crypto and a fiat code, e.g. BTCUSD (`/constants/symbols` lists them)"),
-        "name": (exchanges, "bitstamp", "an exchange's name (`/exchanges/all` lists them)"),
+        "name": (sorted(books.exchanges), "bitstamp", "an exchange's name (`/exchanges/all` lists them)"),
     }
 
 
-def openapi_document() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The API's `paths` and its `components.securitySchemes`."""
-    values = _path_values()
-    paths = copy.deepcopy(openapi_paths())
-    for operations in paths.values():
-        for operation in operations.values():
-            operation["security"] = SECURITY
-            for parameter in operation["parameters"]:
-                known = values.get(parameter["name"]) if parameter["in"] == "path" else None
-                if known is not None:
-                    choices, example, description = known
-                    parameter["schema"] = {"type": "string", "enum": choices}
-                    parameter["example"] = example if example in choices else choices[0]
-                    parameter["description"] = description
-    return paths, SECURITY_SCHEMES
+def _path_parameters(path: str) -> list[Parameter]:
+    """The path's parameters, each with its values, an example and a description where it has them."""
+    known = _known()
+    out = []
+    for name in PATH_PARAMETER.findall(path):
+        if name in known:
+            choices, example, description = known[name]
+            example = example if example in choices else choices[0]
+            out.append(Parameter(name, "path", description, required=True, choices=choices, example=example))
+        else:
+            out.append(Parameter(name, "path", required=True))
+    return out
+
+
+@cache
+def _listed() -> dict[str, list[str]]:
+    """Comma-list query parameters by name: the values their items take."""
+    books = catalog()
+    return {
+        "crypto": list(books.cryptos),
+        "fiat": list(books.fiats),
+        "exchanges": sorted(books.exchanges),
+        "symbol": list(books.global_symbols),
+    }
+
+
+def _with_values(parameter: Parameter) -> Parameter:
+    """A comma-list query parameter with the values its items take."""
+    if not parameter.comma_list:
+        return parameter
+    return dataclasses.replace(parameter, choices=_listed()[parameter.name])
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(
+            path=path,
+            verb="get",
+            summary=route.summary,
+            operation_id=re.sub(r"\W", "_", f"{route.name}{path}_get"),
+            parameters=[*_path_parameters(path), *(_with_values(p) for p in route.query)],
+        )
+        for path, route in ROUTES.items()
+    ]
+
+
+def _filled(path: str) -> str:
+    """The path with each parameter's example (a known transaction for `tx_hash`)."""
+    for parameter in _path_parameters(path):
+        value = parameter.example
+        if value is None and parameter.name == "tx_hash":
+            value = next(iter(sorted(catalog().transactions)))
+        path = path.replace("{" + parameter.name + "}", str(value))
+    return path
+
+
+async def examples(call: Call) -> dict[str, Any]:
+    """Each route called once, with the examples of its path parameters; failures are left out."""
+    answers = {}
+    for path in ROUTES:
+        status, answer = await call("GET", _filled(path), QUERIES.get(path, ""), extra_headers=(KEY,))
+        if status == 200:
+            answers[path] = answer
+    return answers
+
+
+PART = ApiPart(tag="bitcoinaverage", operations=operations, schemes=SCHEMES, examples=examples)

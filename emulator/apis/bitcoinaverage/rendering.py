@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator.apis.bitcoinaverage.catalog import Exchange
-from emulator.apis.bitcoinaverage.market import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS, Stats, Ticker, View
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE, RATE
+from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS, Stats, Ticker, View
 from emulator.engine.units import BTC_SCALE, price_scale, to_number
 
 

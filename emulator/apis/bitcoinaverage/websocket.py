@@ -80,9 +80,9 @@ from emulator.apis.bitcoinaverage import books, rendering
 from emulator.apis.bitcoinaverage.auth import FORBIDDEN
 from emulator.apis.bitcoinaverage.books import Book
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.market import MTGOX, View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
-from emulator.apis.bitcoinaverage.query import parse_query
+from emulator.apis.bitcoinaverage.params import parse_query
+from emulator.apis.bitcoinaverage.view import MTGOX, View
 from emulator.market.clock import MICROS
 from emulator.market.faults import ws_filter
 from emulator.market.world import RESET, World

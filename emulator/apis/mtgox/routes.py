@@ -25,7 +25,6 @@ Spec notes (choices where ../shared/spec/mtgox.md is silent):
 """
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -344,11 +343,6 @@ METHODS: dict[str, Method] = {
     "history_USD.csv": Method(_history("USD"), "USD wallet history (CSV)", auth=True),
     "login.php": Method(login, "Log in: sets the session cookie", params={"name": "user", "pass": "password"}),
 }
-CREDENTIALS = {
-    "name": "user name (case-insensitive), or use the session cookie or Rest-Key",
-    "pass": "password",
-    "nonce": "with Rest-Key: an integer greater than the last one used",
-}
 
 
 def _endpoint(method: Method) -> Callable[[Request], Awaitable[Response]]:
@@ -375,56 +369,9 @@ def _endpoint(method: Method) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def _operation(prefix: str, path: str, method: Method, verb: str) -> dict[str, Any]:
-    fields = {**(CREDENTIALS if method.auth else {}), **method.params}
-    query = [
-        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
-        for name, text in fields.items()
-    ]
-    headers = (
-        [
-            {"name": "Rest-Key", "in": "header", "required": False, "schema": {"type": "string"}},
-            {"name": "Rest-Sign", "in": "header", "required": False, "schema": {"type": "string"}},
-        ]
-        if method.auth
-        else []
-    )
-    operation: dict[str, Any] = {
-        "tags": ["mtgox"],
-        "summary": method.summary,
-        "operationId": re.sub(r"\W", "_", f"mtgox_{verb}_{prefix}{path}"),
-        "parameters": query + headers,
-        "responses": {
-            "200": {
-                "description": 'The answer, or {"error": "..."} (always HTTP 200)',
-                "content": {"application/json": {"schema": {}}},
-            }
-        },
-    }
-    if verb == "post" and fields:
-        schema = {"type": "object", "properties": {name: {"type": "string"} for name in fields}}
-        operation["requestBody"] = {
-            "required": False,
-            "content": {
-                "application/x-www-form-urlencoded": {"schema": schema},
-                "multipart/form-data": {"schema": schema},
-            },
-        }
-    return operation
-
-
-def _published(prefix: str) -> dict[str, Method]:
+def published(prefix: str) -> dict[str, Method]:
     """The methods under a prefix: all of them, but the old `ticker.php` alias only under /code/."""
     return {path: method for path, method in METHODS.items() if path != "ticker.php" or prefix == "/code/"}
-
-
-def openapi_paths() -> dict[str, Any]:
-    """The OpenAPI `paths` of every method, GET and POST, as the app's document shows them."""
-    return {
-        prefix + path: {verb: _operation(prefix, path, method, verb) for verb in ("get", "post")}
-        for prefix in PREFIXES
-        for path, method in _published(prefix).items()
-    }
 
 
 async def unknown_method(request: Request) -> Response:
@@ -437,7 +384,7 @@ ENDPOINTS = {path: _endpoint(method) for path, method in METHODS.items()}
 def _dispatcher(prefix: str) -> Callable[[Request], Awaitable[Response]]:
     """One route per prefix looks the method up in METHODS: MtGox's API is a table of methods, and
     a FastAPI route for each method and verb cost more start-up time than all the rest of its code."""
-    endpoints = {path: ENDPOINTS[path] for path in _published(prefix)}
+    endpoints = {path: ENDPOINTS[path] for path in published(prefix)}
 
     async def dispatch(request: Request) -> Response:
         endpoint = endpoints.get(request.path_params["method"], unknown_method)
