@@ -6,8 +6,12 @@ conservation checks all read the same facts.
 """
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from emulator.engine.events import FEE_ACCOUNT
+
+if TYPE_CHECKING:
+    from emulator.engine.orders import Order
 
 DEFAULT_FEE_PPM = 6500  # 0.65%
 
@@ -17,13 +21,17 @@ class InsufficientFunds(Exception):
 
 
 class Account:
-    __slots__ = ("balance", "fee_ppm", "held", "name")
+    """A user's balances and holds, and (kept by the matching engine) their open orders by oid, in
+    the order they were placed: what `open_orders` and a cancel by UUID read without scanning the book."""
+
+    __slots__ = ("balance", "fee_ppm", "held", "name", "orders")
 
     def __init__(self, name: str, fee_ppm: int = DEFAULT_FEE_PPM) -> None:
         self.name = name
         self.fee_ppm = fee_ppm
         self.balance: defaultdict[str, int] = defaultdict(int)
         self.held: defaultdict[str, int] = defaultdict(int)
+        self.orders: dict[int, Order] = {}
 
     def available(self, currency: str) -> int:
         # .get: reading must not create a zero entry, which a snapshot would then show

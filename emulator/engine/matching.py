@@ -27,6 +27,10 @@ MIN_ACTIVATION = 10**6  # a waiting order is woken in parts no smaller than 0.01
 NEG_BTC_SCALE = -BTC_SCALE  # -(x // NEG_BTC_SCALE) is x / BTC_SCALE rounded up, in one division
 
 
+def _oid(order: Order) -> int:
+    return order.oid
+
+
 class PlaceResult(Protocol):
     """What placing an order did: `oid` is the order the client is told about (the funded part when
     there is one), `waiting_oid` the unfunded remainder stored with status 2, `filled` what traded,
@@ -122,6 +126,7 @@ class MatchingEngine:
         if account.balance[hold_currency] < holding:
             return self._place_limit(order, book, now)
         self.orders[oid] = order
+        account.orders[oid] = order
         if opposite_keys and opposite_keys[-1] >= bound:  # it crosses
             order.held = 0
             order.level = None
@@ -159,6 +164,7 @@ class MatchingEngine:
             return None
         del orders[oid]
         account = order.account
+        del account.orders[oid]
         amount = order.amount
         if order.status == ACTIVE:
             level = order.level
@@ -222,10 +228,13 @@ class MatchingEngine:
     def open_orders(self, user: str) -> list[Order]:
         """The user's open orders, active and waiting, in the order they were placed.
 
-        A scan of every open order: a per-user index would cost every placement, fill and cancel a
-        dict update, while this is asked for rarely (getOrders, a cancel by UUID, the flow's cancels)
-        and books hold about a thousand orders."""
-        return sorted((o for o in self.orders.values() if o.user == user), key=lambda o: o.oid)
+        Read from the account's own index of its open orders (kept beside `orders` wherever an order
+        opens or closes: a dict update per placement, whole fill and cancel), not a scan of the book:
+        getOrders, every order a client places or cancels and the flow's cancels all ask for it."""
+        account = self.accounts.get(user)
+        if account is None:
+            return []
+        return sorted(account.orders.values(), key=_oid)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -271,7 +280,9 @@ class MatchingEngine:
         order.held = 0
         order.level = None
         self.orders[order.oid] = order
-        return order.account
+        account = order.account
+        account.orders[order.oid] = order
+        return account
 
     def _new_order(self, account: Account, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid
@@ -279,6 +290,7 @@ class MatchingEngine:
         now = self._now
         order = new_order(oid, account.name, side, currency, price, amount, self._next_priority(now), now, account)
         self.orders[oid] = order
+        account.orders[oid] = order
         return order
 
     def _next_priority(self, now: int) -> int:
@@ -290,6 +302,7 @@ class MatchingEngine:
 
     def _close(self, order: Order) -> None:
         del self.orders[order.oid]
+        del order.account.orders[order.oid]
 
     def _fundable(self, account: Account, order: Order, amount: int) -> int:
         if order.side == ASK:
@@ -446,6 +459,7 @@ class MatchingEngine:
                         else:
                             done.append(maker_oid)
                         del orders_by_oid[maker_oid]
+                        del maker_account.orders[maker_oid]
                     if not remaining:
                         break
                 if done is not None:
@@ -494,6 +508,7 @@ class MatchingEngine:
                 depth[key] = depth.get(key, 0) + remaining
         else:
             del self.orders[order.oid]
+            del account.orders[order.oid]
         return start - remaining
 
     def _settle(self, book: OrderBook, now: int) -> None:
@@ -580,6 +595,7 @@ class MatchingEngine:
             order.held = held
             order.status = status
             engine.orders[oid] = order
+            account.orders[oid] = order
             if order.status == ACTIVE:
                 active.append(order)
         for order in sorted(active, key=lambda o: o.priority):
