@@ -54,7 +54,10 @@ class Layout:
             self.columns[i, : len(found)] = found
             self.valid[i, : len(found)] = True
         self.count = self.valid.sum(axis=1)
-        self.counts = self.count.tolist()
+        # the members without padding, symbol after symbol: symbol i's are spans[i]
+        self.flat = self.columns[self.valid]
+        ends = np.cumsum(self.count).tolist()
+        self.spans = [(end - n, end) for end, n in zip(ends, self.count.tolist(), strict=True)]
         half = np.maximum((self.count - 1) // 2, 1)  # (the rows of fewer than three members are not tested)
         self._middle = (np.arange(len(symbols)), half - 1, half, np.minimum(half + 1, width - 1))
 
@@ -63,14 +66,15 @@ def index_weights(
     layout: Layout, lasts: NDArray[np.int64], volumes: NDArray[np.int64], threshold: float
 ) -> NDArray[np.int64]:
     """market.index_weights of every symbol at every instant: (instants, symbols, members), 0 for an
-    outlier or padding. `lasts` and `volumes` are (instants, pairs).
+    outlier or padding. `lasts` and `volumes` are the members' (instants, symbols, members), as
+    `layout.columns` picks them from every pair's.
 
     The median of the others is that of the sorted members without one copy of the member's own
     value, i.e. the values around the middle of the sorted row, picked by comparing the member's
     value with them (which copy of a repeated value is left out does not change the others)."""
     valid = layout.valid
-    values = np.where(valid, lasts[:, layout.columns], PAD)
-    volume = volumes[:, layout.columns]
+    values = np.where(valid, lasts, PAD)
+    volume = volumes
     ranked = np.sort(values, axis=-1)
     rows, low, mid, high = layout._middle
     below, middle, above = (
@@ -106,84 +110,80 @@ class Board:
     def __init__(self, model: PriceModel, layout: Layout, now: int, threshold: float) -> None:
         self.layout = layout
         times = (now, *(now - back for back in self.BACK))
-        rows = model.columns_at(times)
-        lasts = np.stack([row[0] for row in rows])
-        volumes = np.stack([row[3] for row in rows])
-        weights = index_weights(layout, lasts, volumes, threshold)
-        columns = layout.columns
-        current, day_ago = rows[0], rows[1]
+        instants = np.stack(model.instants(times))  # (instants, last/bid/ask/volume, pairs)
+        columns, valid = layout.columns, layout.valid
+        weights = index_weights(layout, instants[:, 0, columns], instants[:, 3, columns], threshold)
+        # from here on the members only, unpadded: (.., members of every symbol one after another)
+        numbers = instants[:, :, layout.flat]
+        lasts = numbers[:, 0]
         # each member's 24 h statistics as View.stats makes them: the last a day ago, every whole
         # hour since, and now
-        opening, last_now = day_ago[0], current[0]
+        opening, last_now = lasts[1], lasts[0]
         first, last = (now - DAY) // HOUR * HOUR + HOUR, (now - 1) // HOUR * HOUR
         high, low = np.maximum(opening, last_now), np.minimum(opening, last_now)
         total = opening + last_now
         count: NDArray[np.int64] | int = 2
         if first <= last:
-            top, bottom, inside, hours = model.hours(first, last)
+            top, bottom, inside, hours = (column[layout.flat] for column in model.hours(first, last))
             high, low, total, count = np.maximum(high, top), np.minimum(low, bottom), total + inside, hours + 2
         vwap = total // count
-        self._weights = weights.tolist()
-        self._lasts = lasts[:, columns].tolist()
-        self._volumes = volumes[:, columns].tolist()
+        self._weights: list[list[int]] = weights[:, valid].tolist()
+        self._lasts: list[list[int]] = lasts.tolist()
+        self._volumes: list[list[int]] = numbers[:, 3].tolist()
         # bid, ask, high, low, vwap now
-        self._now = [column[columns].tolist() for column in (current[1], current[2], high, low, vwap)]
-
-    def _row(self, symbol: str) -> tuple[int, int]:
-        i = self.layout.position[symbol]
-        return i, self.layout.counts[i]
+        self._now: list[list[int]] = np.stack((numbers[0, 1], numbers[0, 2], high, low, vwap)).tolist()
 
     def weights(self, symbol: str) -> dict[str, int]:
-        i, n = self._row(symbol)
-        return {name: w for name, w in zip(self.layout.names[i], self._weights[0][i][:n], strict=True) if w}
+        i = self.layout.position[symbol]
+        a, b = self.layout.spans[i]
+        return {name: w for name, w in zip(self.layout.names[i], self._weights[0][a:b], strict=True) if w}
 
     def quote(self, symbol: str) -> Quote:
-        i, n = self._row(symbol)
-        w = self._weights[0][i][:n]
+        a, b = self._span(symbol)
+        w = self._weights[0][a:b]
         total = sum(w)
         return Quote(
-            _dot(self._lasts[0][i][:n], w) // total,
-            _dot(self._now[0][i][:n], w) // total,
-            _dot(self._now[1][i][:n], w) // total,
-            sum(v for v, weight in zip(self._volumes[0][i][:n], w, strict=True) if weight),
+            _dot(self._lasts[0][a:b], w) // total,
+            _dot(self._now[0][a:b], w) // total,
+            _dot(self._now[1][a:b], w) // total,
+            sum(v for v, weight in zip(self._volumes[0][a:b], w, strict=True) if weight),
         )
 
     def last_at(self, symbol: str, back: int) -> int:
         """The index's last `back` seconds ago (one of BACK)."""
         k = self.BACK.index(back) + 1
-        i, n = self._row(symbol)
-        w: list[int] = self._weights[k][i][:n]
-        lasts: list[int] = self._lasts[k][i][:n]
-        return _dot(lasts, w) // sum(w)
+        a, b = self._span(symbol)
+        w = self._weights[k][a:b]
+        return _dot(self._lasts[k][a:b], w) // sum(w)
 
     def day(self, symbol: str) -> tuple[int, int, int]:
         """The weighted means of the members' 24 h high, low and vwap (weights of now)."""
-        i, n = self._row(symbol)
-        w = self._weights[0][i][:n]
+        a, b = self._span(symbol)
+        w = self._weights[0][a:b]
         total = sum(w)
         now = self._now
-        return (
-            _dot(now[2][i][:n], w) // total,
-            _dot(now[3][i][:n], w) // total,
-            _dot(now[4][i][:n], w) // total,
-        )
+        return _dot(now[2][a:b], w) // total, _dot(now[3][a:b], w) // total, _dot(now[4][a:b], w) // total
 
     def members(self, symbol: str) -> dict[str, tuple[Quote, int, int, int]]:
         """Each member's quote now and 24 h high, low and vwap, by name."""
-        i, n = self._row(symbol)
-        lasts, volumes = self._lasts[0][i], self._volumes[0][i]
-        bids, asks, highs, lows, vwaps = (column[i] for column in self._now)
+        a, _ = self._span(symbol)
+        lasts, volumes = self._lasts[0], self._volumes[0]
+        bids, asks, highs, lows, vwaps = self._now
         return {
             name: (Quote(lasts[j], bids[j], asks[j], volumes[j]), highs[j], lows[j], vwaps[j])
-            for j, name in enumerate(self.layout.names[i][:n])
+            for j, name in enumerate(self.layout.names[self.layout.position[symbol]], a)
         }
 
     def quotes_back(self, symbol: str, back: int) -> dict[str, Quote]:
         """The members' quotes `back` seconds ago (one of BACK), bid and ask left at the last: what
         an index of the last price reads."""
         k = self.BACK.index(back) + 1
-        i, n = self._row(symbol)
-        lasts, volumes = self._lasts[k][i], self._volumes[k][i]
+        a, _ = self._span(symbol)
+        lasts, volumes = self._lasts[k], self._volumes[k]
         return {
-            name: Quote(lasts[j], lasts[j], lasts[j], volumes[j]) for j, name in enumerate(self.layout.names[i][:n])
+            name: Quote(lasts[j], lasts[j], lasts[j], volumes[j])
+            for j, name in enumerate(self.layout.names[self.layout.position[symbol]], a)
         }
+
+    def _span(self, symbol: str) -> tuple[int, int]:
+        return self.layout.spans[self.layout.position[symbol]]

@@ -187,7 +187,7 @@ class PriceModel:
         self.frozen_quotes: dict[int, Quote] = {}  # pair index -> its quote where it stopped
         self._frozen = [(i, p) for i, p in enumerate(flat) if p.frozen_at is not None]
         self._cache: OrderedDict[int, Instant] = OrderedDict()
-        self._rows: OrderedDict[int, Columns] = OrderedDict()  # second -> every pair's numbers then
+        self._rows: OrderedDict[int, NDArray[np.int64]] = OrderedDict()  # second -> (4, pairs): see instants
         self._fx_rows: dict[int, list[float]] = {}  # second -> fx of every fiat, for the seconds in _rows
         self._fiat_index = {f: i for i, f in enumerate(fiats)}
         self.gox_cache: dict[tuple[str, int, int, int], int] = {}  # see View.local_last_at
@@ -324,11 +324,13 @@ class PriceModel:
     def row(self, t: int) -> Columns:
         """Every pair's last, bid, ask and volume at t as arrays, inactive exchanges not yet frozen
         (`market` freezes them)."""
-        return self.columns_at((t,))[0]
+        found = self.instants((t,))[0]
+        return found[0], found[1], found[2], found[3]
 
-    def columns_at(self, times: tuple[int, ...]) -> list[Columns]:
-        """`row` of each of `times`; those not kept are worked out together, in one go (numpy's cost
-        is mostly per call, so the four instants a view reads cost little more than one)."""
+    def instants(self, times: tuple[int, ...]) -> list[NDArray[np.int64]]:
+        """Each of `times` as a (4, pairs) array of every pair's last, bid, ask and volume (`row`);
+        those not kept are worked out together, in one go (numpy's cost is mostly per call, so the
+        four instants a view reads cost little more than one)."""
         kept = self._rows
         missing = []
         for t in dict.fromkeys(times):
@@ -337,10 +339,11 @@ class PriceModel:
             else:
                 missing.append(t)
         if missing:
-            (lasts, bids, asks, volumes), fx = self._compute(np.array(missing, dtype=np.int64))
+            columns, fx = self._compute(np.array(missing, dtype=np.int64))
+            block = np.stack(columns, axis=1)
             rates = fx.tolist()
             for i, t in enumerate(missing):
-                kept[t] = (lasts[i], bids[i], asks[i], volumes[i])
+                kept[t] = block[i]
                 self._fx_rows[t] = rates[i]
             while len(kept) > ROWS:
                 del self._fx_rows[kept.popitem(last=False)[0]]

@@ -41,7 +41,7 @@ def test_weights_over_arrays_equal_the_scalar_weights_on_awkward_prices() -> Non
                         price = round(100_000_000_000 * (1 + rng.uniform(-0.01, 0.01)))
                     lasts[k, i] = price if rng.random() > 0.05 else 10 * price
                     volumes[k, i] = rng.choice((1, 0, rng.randrange(1, 2**54), rng.randrange(1, 10**12)))
-            weights = index_weights(layout, lasts, volumes, threshold)
+            weights = index_weights(layout, lasts[:, layout.columns], volumes[:, layout.columns], threshold)
             for symbol, row in layout.position.items():
                 names = layout.names[row]
                 columns = layout.columns[row][: len(names)]
@@ -94,7 +94,7 @@ def test_the_board_equals_the_scalar_index_of_every_symbol() -> None:
 def test_rates_from_an_instants_row_equal_the_scalar_rates() -> None:
     model = PriceModel(catalog(), 7, START, 14.9)
     times = (START, START - DAY, START + 12_345)
-    model.columns_at(times)
+    model.instants(times)
     fresh = PriceModel(catalog(), 7, START, 14.9)
     for t in times:
         for fiat in model.catalog.fiats:

@@ -44,7 +44,7 @@ def test_instants_worked_out_together_equal_market() -> None:
     model = PriceModel(catalog(), 7, START, 14.9)
     fresh = PriceModel(catalog(), 7, START, 14.9)
     times = (START + 5, START + 5 - 86_400, START + 5 - 7 * 86_400, START + 5 - 30 * 86_400, START - 4 * 365 * 86_400)
-    rows = model.columns_at(times)
+    rows = model.instants(times)
     for t, (lasts, bids, asks, volumes) in zip(times, rows, strict=True):
         market = fresh.market(t)
         for symbol, found in model.rows.items():
