@@ -5,9 +5,9 @@ events out, which is what makes the market deterministic and fast to test.
 """
 
 from emulator.engine.events import KINDS, BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, facts, trade_of
-from emulator.engine.ledger import Account, Ledger
+from emulator.engine.ledger import Ledger
 from emulator.engine.matching import MatchingEngine, PlaceResult
-from emulator.engine.orders import ASK, BID, Order, OrderStatus
+from emulator.engine.orders import ASK, BID, Account, Order, OrderStatus
 
 __all__ = [
     "ASK",

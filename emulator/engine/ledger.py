@@ -7,26 +7,14 @@ conservation checks all read the same facts.
 
 from collections import defaultdict
 
-DEFAULT_FEE_PPM = 6500  # 0.65%
+from emulator.engine.orders import Account
+from emulator.engine.units import DEFAULT_FEE_PPM
+
 FEE_ACCOUNT = "_fees"  # the account every fee is paid into
 
 
 class InsufficientFunds(Exception):
     pass
-
-
-class Account:
-    __slots__ = ("balance", "fee_ppm", "held", "name")
-
-    def __init__(self, name: str, fee_ppm: int = DEFAULT_FEE_PPM) -> None:
-        self.name = name
-        self.fee_ppm = fee_ppm
-        self.balance: defaultdict[str, int] = defaultdict(int)
-        self.held: defaultdict[str, int] = defaultdict(int)
-
-    def available(self, currency: str) -> int:
-        # .get: reading must not create a zero entry, which a snapshot would then show
-        return self.balance.get(currency, 0) - self.held.get(currency, 0)
 
 
 class Ledger:

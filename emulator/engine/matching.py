@@ -16,14 +16,18 @@ from typing import Any, Protocol
 
 from emulator.engine.book import OrderBook
 from emulator.engine.events import CANCELLED, DEPTH, FILL, ITEM, MOVE, ORDER, RESTED, Record
-from emulator.engine.ledger import Account, Ledger
-from emulator.engine.orders import ASK, BID, Level, Order, OrderStatus, new_level, new_order
+from emulator.engine.ledger import Ledger
+from emulator.engine.orders import ASK, BID, Account, Level, Order, OrderStatus, new_level, new_order
 from emulator.engine.units import BTC_SCALE, MIN_ACTIVATION, PPM
 
 # statuses as plain ints, which the interpreter compares faster than IntEnum members
 ACTIVE = int(OrderStatus.ACTIVE)
 WAITING = int(OrderStatus.NOT_ENOUGH_FUNDS)
 NEG_BTC_SCALE = -BTC_SCALE  # -(x // NEG_BTC_SCALE) is x / BTC_SCALE rounded up, in one division
+
+
+def _oid(order: Order) -> int:
+    return order.oid
 
 
 class PlaceResult(Protocol):
@@ -121,6 +125,7 @@ class MatchingEngine:
         if account.balance[hold_currency] < holding:
             return self._place_limit(order, book, now)
         self.orders[oid] = order
+        account.orders[oid] = order
         if opposite_keys and opposite_keys[-1] >= bound:  # it crosses
             order.held = 0
             order.level = None
@@ -158,6 +163,7 @@ class MatchingEngine:
             return None
         del orders[oid]
         account = order.account
+        del account.orders[oid]
         amount = order.amount
         if order.status == ACTIVE:
             level = order.level
@@ -221,10 +227,13 @@ class MatchingEngine:
     def open_orders(self, user: str) -> list[Order]:
         """The user's open orders, active and waiting, in the order they were placed.
 
-        A scan of every open order: a per-user index would cost every placement, fill and cancel a
-        dict update, while this is asked for rarely (getOrders, a cancel by UUID, the flow's cancels)
-        and books hold about a thousand orders."""
-        return sorted((o for o in self.orders.values() if o.user == user), key=lambda o: o.oid)
+        Read from the account's own index of its open orders (kept beside `orders` wherever an order
+        opens or closes: a dict update per placement, whole fill and cancel), not a scan of the book:
+        getOrders, every order a client places or cancels and the flow's cancels all ask for it."""
+        account = self.accounts.get(user)
+        if account is None:
+            return []
+        return sorted(account.orders.values(), key=_oid)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -270,7 +279,9 @@ class MatchingEngine:
         order.held = 0
         order.level = None
         self.orders[order.oid] = order
-        return order.account
+        account = order.account
+        account.orders[order.oid] = order
+        return account
 
     def _new_order(self, account: Account, side: int, currency: str, price: int | None, amount: int) -> Order:
         oid = self.next_oid
@@ -278,6 +289,7 @@ class MatchingEngine:
         now = self._now
         order = new_order(oid, account.name, side, currency, price, amount, self._next_priority(now), now, account)
         self.orders[oid] = order
+        account.orders[oid] = order
         return order
 
     def _next_priority(self, now: int) -> int:
@@ -289,6 +301,7 @@ class MatchingEngine:
 
     def _close(self, order: Order) -> None:
         del self.orders[order.oid]
+        del order.account.orders[order.oid]
 
     def _fundable(self, account: Account, order: Order, amount: int) -> int:
         if order.side == ASK:
@@ -445,6 +458,7 @@ class MatchingEngine:
                         else:
                             done.append(maker_oid)
                         del orders_by_oid[maker_oid]
+                        del maker_account.orders[maker_oid]
                     if not remaining:
                         break
                 if done is not None:
@@ -493,6 +507,7 @@ class MatchingEngine:
                 depth[key] = depth.get(key, 0) + remaining
         else:
             del self.orders[order.oid]
+            del account.orders[order.oid]
         return start - remaining
 
     def _settle(self, book: OrderBook, now: int) -> None:
@@ -579,6 +594,7 @@ class MatchingEngine:
             order.held = held
             order.status = status
             engine.orders[oid] = order
+            account.orders[oid] = order
             if order.status == ACTIVE:
                 active.append(order)
         for order in sorted(active, key=lambda o: o.priority):

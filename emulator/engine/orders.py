@@ -1,15 +1,35 @@
-"""Orders as the engine holds them, and the price levels they rest in.
+"""Orders as the engine holds them, the price levels they rest in, and the accounts that own them.
 
-An order knows the level it rests in and a level holds its orders, so the two are defined together
-(book.py arranges the levels into a book).
+An order knows the level it rests in and a level holds its orders; an order knows its owner's
+account and an account indexes its open orders. Each pair refers to each other, so they are defined
+together (book.py arranges the levels into a book, ledger.py keeps the accounts).
 """
 
+from collections import defaultdict
 from enum import IntEnum
 
-from emulator.engine.ledger import Account
+from emulator.engine.units import DEFAULT_FEE_PPM
 
 ASK = 1  # MtGox `type` 1: sell
 BID = 2  # MtGox `type` 2: buy
+
+
+class Account:
+    """A user's balances and holds, and (kept by the matching engine) their open orders by oid, in
+    the order they were placed: what `open_orders` and a cancel by UUID read without scanning the book."""
+
+    __slots__ = ("balance", "fee_ppm", "held", "name", "orders")
+
+    def __init__(self, name: str, fee_ppm: int = DEFAULT_FEE_PPM) -> None:
+        self.name = name
+        self.fee_ppm = fee_ppm
+        self.balance: defaultdict[str, int] = defaultdict(int)
+        self.held: defaultdict[str, int] = defaultdict(int)
+        self.orders: dict[int, Order] = {}
+
+    def available(self, currency: str) -> int:
+        # .get: reading must not create a zero entry, which a snapshot would then show
+        return self.balance.get(currency, 0) - self.held.get(currency, 0)
 
 
 class OrderStatus(IntEnum):

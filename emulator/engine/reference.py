@@ -63,8 +63,8 @@ Integers throughout: BTC in 1e-8, prices and currency in 1e-5 (see `units`), tim
 from dataclasses import dataclass
 
 from emulator.engine.events import CANCELLED, DEPTH, FILL, ITEM, MOVE, ORDER, RESTED, Record
-from emulator.engine.ledger import Account, Ledger
-from emulator.engine.orders import ASK, BID, OrderStatus
+from emulator.engine.ledger import Ledger
+from emulator.engine.orders import ASK, BID, Account, OrderStatus
 from emulator.engine.units import BTC_SCALE, MIN_ACTIVATION, PPM, hold_for
 
 PENDING = int(OrderStatus.PENDING)

@@ -12,6 +12,7 @@ PRICE_SCALES: dict[str, int] = {"JPY": 10**3}
 MAX_DIGITS = 24  # digits before the point that parse_units takes: far above any amount or price
 MICROS = 1_000_000  # market time is counted in integer microseconds
 PPM = 1_000_000  # fee rates are parts per million: 0.65% is 6500
+DEFAULT_FEE_PPM = 6500  # 0.65%, MtGox's fee in 2011
 MIN_ACTIVATION = 10**6  # an order waiting for funds is woken in parts no smaller than 0.01 BTC
 
 

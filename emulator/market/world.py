@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from emulator.engine import BalanceChange, MatchingEngine, Order, PlaceResult, Record, Trade, facts, trade_of
 from emulator.engine.events import FILL, MOVE
-from emulator.engine.ledger import DEFAULT_FEE_PPM
-from emulator.engine.units import BTC_SCALE, FIAT_SCALE, PPM, parse_units, price_scale
+from emulator.engine.units import BTC_SCALE, DEFAULT_FEE_PPM, FIAT_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
 from emulator.market.clock import EARLIEST, LATEST, MICROS, Clock, Mode, wall_micros

@@ -314,6 +314,13 @@ class EngineMachine(RuleBasedStateMachine):
         expected = {o.oid for o in self.engine.orders.values() if o.status == OrderStatus.NOT_ENOUGH_FUNDS}
         assert waiting == expected
 
+    @invariant()
+    def each_account_indexes_exactly_its_open_orders(self) -> None:
+        for account in self.engine.ledger.accounts.values():
+            scanned = [o for o in self.engine.orders.values() if o.user == account.name]
+            assert list(account.orders.values()) == scanned, "the index keeps the order of placement"
+            assert self.engine.open_orders(account.name) == sorted(scanned, key=lambda o: o.oid)
+
 
 def run_machine(examples: int, steps: int) -> None:
     run_state_machine_as_test(

@@ -206,3 +206,27 @@ def test_order_updates_add_up_to_each_orders_remaining_amount() -> None:
     for oid, total in totals.items():
         order = engine.orders.get(oid)
         assert total == (order.amount if order is not None else 0), oid
+
+
+def test_open_orders_come_from_each_accounts_index_and_survive_a_restore() -> None:
+    """open_orders reads the owner's index, not the book: placed, split, filled and cancelled orders
+    come and go from it, and a restored engine lists the same orders in the same order."""
+    engine = funded(alice=(3 * BTC, 0), bob=(0, 20 * USD))
+    first = engine.place("alice", ASK, BTC, PRICE, NOW)
+    second = engine.place("alice", ASK, BTC, PRICE + USD, NOW)
+    split = engine.place("bob", BID, 2 * BTC, PRICE - USD, NOW)  # funds for about 1.4 BTC: the rest waits
+    assert split.waiting_oid is not None
+    assert [o.oid for o in engine.open_orders("alice")] == [first.oid, second.oid]
+    assert [o.oid for o in engine.open_orders("bob")] == [split.oid, split.waiting_oid]
+    engine.place("bob", BID, BTC // 2, None, NOW + 1)  # a market buy takes half of alice's first ask
+    engine.cancel("bob", split.oid, NOW + 2)
+    assert [o.oid for o in engine.open_orders("alice")] == [first.oid, second.oid]
+    restored = MatchingEngine.restore(engine.snapshot())
+    for user in ("alice", "bob", "nobody"):
+        mine = [o.oid for o in engine.orders.values() if o.user == user]
+        assert [o.oid for o in engine.open_orders(user)] == mine
+        assert [o.oid for o in restored.open_orders(user)] == mine
+    engine.place("carol", BID, BTC, PRICE + USD, NOW + 3)  # unfunded: carol's order waits whole
+    engine.deposit("carol", "USD", 20 * USD, NOW + 4)  # and is woken: it takes alice's first ask
+    assert [o.oid for o in engine.open_orders("alice")] == [second.oid]
+    assert engine.open_orders("carol") == []

@@ -52,36 +52,37 @@ def octaves(key: int, layers: tuple[tuple[int, float], ...], t: int) -> float:
     return total
 
 
-# -- the same functions over arrays of keys (one instant, many series), value for value ----------
+# -- many series at many instants in one go -----------------------------------------------------
 # uint64 arithmetic wraps modulo 2**64 exactly as the masks above do, and the float steps run in
-# the same order, so every element equals what the scalar function gives for its key.
+# the same order, so every element equals what the scalar function gives for its key and instant.
 
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
 _S27, _S30, _S31 = np.uint64(27), np.uint64(30), np.uint64(31)
 
 
-def lattice_many(keys: NDArray[np.uint64], cell: int) -> NDArray[np.float64]:
-    """_lattice(key, cell) for every key."""
-    z = keys ^ np.uint64((cell * GOLDEN) & MASK)
-    z = (z ^ (z >> _S30)) * _C1
-    z = (z ^ (z >> _S27)) * _C2
-    z ^= z >> _S31
-    return z / 9223372036854775808.0 - 1.0
+class Bank:
+    """Many noise series (each a key and a period) evaluated together at several instants: one
+    hash and one smoothstep over a (instants, series) array, so numpy's cost per call is paid once
+    for every price, rate and volume of a second rather than once per layer and kind. Element for
+    element, `values(times)[j, s]` is `noise(keys[s], periods[s], times[j])`."""
 
+    __slots__ = ("keys", "periods")
 
-def noise_many(keys: NDArray[np.uint64], period: int, t: int) -> NDArray[np.float64]:
-    """noise(key, period, t) for every key."""
-    cell, rest = divmod(t, period)
-    f = rest / period
-    a = lattice_many(keys, cell)
-    b = lattice_many(keys, cell + 1)
-    return a + (b - a) * f * f * (3.0 - 2.0 * f)
+    def __init__(self, series: list[tuple[int, int]]) -> None:
+        self.keys = np.array([key & MASK for key, _ in series], dtype=np.uint64)
+        self.periods = np.array([period for _, period in series], dtype=np.int64)
 
-
-def octaves_many(keys: NDArray[np.uint64], layers: tuple[tuple[int, float], ...], t: int) -> NDArray[np.float64]:
-    """octaves(key, layers, t) for every key."""
-    total = np.zeros(len(keys))
-    for i, (period, amplitude) in enumerate(layers):
-        total += amplitude * noise_many(keys + np.uint64(i), period, t)
-    return total
+    def values(self, times: NDArray[np.int64]) -> NDArray[np.float64]:
+        cells = times[:, np.newaxis] // self.periods
+        f = (times[:, np.newaxis] - cells * self.periods) / self.periods
+        both = np.concatenate((cells, cells + 1)).astype(np.uint64) * np.uint64(GOLDEN)
+        z = self.keys ^ both
+        z = (z ^ (z >> _S30)) * _C1
+        z = (z ^ (z >> _S27)) * _C2
+        z ^= z >> _S31
+        lattice = z / 9223372036854775808.0 - 1.0
+        n = len(times)
+        a, b = lattice[:n], lattice[n:]
+        out: NDArray[np.float64] = a + (b - a) * f * f * (3.0 - 2.0 * f)
+        return out

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.noise import key_of, noise, noise_many, octaves, octaves_many
+from emulator.apis.bitcoinaverage.noise import Bank, key_of, noise, octaves
 
 PRICE = 10**8
 AMOUNT = 10**8
@@ -38,6 +38,7 @@ MINUTE = 60
 HOUR = 3600
 PASSING = 4096  # pure indices at seconds asked for only briefly (a ticker's opens): ~40 s of them
 MARKET_INSTANTS = 128  # each holds every exchange's quotes: ~60 KB
+ROWS = 256  # instants kept as arrays: each ~8 KB
 DAY = 86_400
 YEAR = 365 * DAY
 
@@ -58,6 +59,10 @@ class Quote:
     bid: int
     ask: int
     volume: int
+
+
+Columns = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
+"""last, bid, ask and volume of every pair (columns, in the model's pair order) at some instants (rows)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -154,21 +159,39 @@ class PriceModel:
         self._offsets = np.array([p.offset for p in flat])
         self._half_spreads = np.array([p.half_spread for p in flat])
         self._volumes = np.array([p.volume for p in flat])
-        self._mid_keys = np.array([p.mid_key for p in flat], dtype=np.uint64)
-        self._volume_keys = np.array([p.volume_key for p in flat], dtype=np.uint64)
-        self._short_keys = np.array([self._keys[c][0] for c in cryptos], dtype=np.uint64)
-        self._long_keys = np.array([self._keys[c][1] for c in cryptos], dtype=np.uint64)
         self._origins = np.array([self._origin[c] for c in cryptos])
         self._volatility = np.array([catalog.cryptos[c].volatility for c in cryptos])
         self._growth = np.array([catalog.cryptos[c].growth_per_year for c in cryptos])
         self._levels = [self.levels[c] for c in cryptos]
-        self._fx_array_keys = np.array([self._fx_keys[f] for f in fiats], dtype=np.uint64)
         self._rates = [catalog.fiats[f].rate for f in fiats]
         self._usd_column = fiats.index("USD") if "USD" in fiats else -1
+        # every noise series an instant needs, in one bank: the short and long layers of each crypto,
+        # the fx layers of each fiat, then each pair's mid and volume noise (slices say which is which)
+        series: list[tuple[int, int]] = []
+        self._layers: dict[str, list[tuple[slice, float]]] = {}
+        for name, layers, keys in (
+            ("short", SHORT, [self._keys[c][0] for c in cryptos]),
+            ("long", LONG, [self._keys[c][1] for c in cryptos]),
+            ("fx", FX, [self._fx_keys[f] for f in fiats]),
+        ):
+            self._layers[name] = []
+            for i, (period, amplitude) in enumerate(layers):
+                self._layers[name].append((slice(len(series), len(series) + len(keys)), amplitude))
+                series += [(key + i, period) for key in keys]
+        self._mid_series = slice(len(series), len(series) + len(flat))
+        series += [(p.mid_key, 600) for p in flat]
+        self._volume_series = slice(len(series), len(series) + len(flat))
+        series += [(p.volume_key, 3 * HOUR) for p in flat]
+        self._bank = Bank(series)
         # an inactive exchange's quotes stay where it stopped: made once (pair index -> quote)
         self.frozen_quotes: dict[int, Quote] = {}  # pair index -> its quote where it stopped
         self._frozen = [(i, p) for i, p in enumerate(flat) if p.frozen_at is not None]
         self._cache: OrderedDict[int, Instant] = OrderedDict()
+        self._rows: OrderedDict[int, NDArray[np.int64]] = OrderedDict()  # second -> (4, pairs): see instants
+        self._fx_rows: dict[int, list[float]] = {}  # second -> fx of every fiat, for the seconds in _rows
+        self._fiat_index = {f: i for i, f in enumerate(fiats)}
+        self.gox_cache: dict[tuple[str, int, int, int], int] = {}  # see View.local_last_at
+        self._hours: dict[tuple[int, int], Columns] = {}  # (first, last hour) -> hourly lasts' max, min, sum, count
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
         self.passing_cache: dict[tuple[str, int], int] = {}  # the same, for seconds asked for only briefly
         # (exchange, symbol, first hour, last hour) -> (max, min, sum, count) of the hourly lasts between
@@ -176,6 +199,7 @@ class PriceModel:
         self._members: dict[str, dict[str, frozenset[str]]] = {}  # live exchange -> members()
         self.means: dict[tuple[str, int, int], int] = {}  # (symbol, first instant, count) -> mean index last
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
+        self.layouts: dict[str, object] = {}  # live exchange -> board.Layout of the index members
 
     def remember_index(self, symbol: str, t: int, last: int, passing: bool = False) -> None:
         """Cache a pure local index; a `passing` one (asked for during one second only) in a small
@@ -235,7 +259,11 @@ class PriceModel:
         return self.catalog.fiats[fiat].rate * math.exp(octaves(self._fx_keys[fiat], FX, t))
 
     def rate(self, fiat: str, t: int) -> int:
-        """The fiat's rate in RATE units, as the view publishes it."""
+        """The fiat's rate in RATE units, as the view publishes it (from the instant's row when it
+        was worked out: the same number)."""
+        row = self._fx_rows.get(t)
+        if row is not None:
+            return round(row[self._fiat_index[fiat]] * RATE)
         return round(self.fx(fiat, t) * RATE)
 
     # -- exchanges ---------------------------------------------------------------------------
@@ -276,15 +304,8 @@ class PriceModel:
         if cached is not None:
             self._cache.move_to_end(t)
             return cached
-        base = self._usd_many(t)[self._crypto_of] * self._fx_many(t)[self._fiat_of]
-        mid = base * (1.0 + self._offsets + EXCHANGE_NOISE * noise_many(self._mid_keys, 600, t))
-        volume = self._volumes * (1.0 + VOLUME_NOISE * noise_many(self._volume_keys, 3 * HOUR, t))
-        columns = (
-            np.rint(mid * PRICE).astype(np.int64).tolist(),
-            np.rint(mid * (1.0 - self._half_spreads) * PRICE).astype(np.int64).tolist(),
-            np.rint(mid * (1.0 + self._half_spreads) * PRICE).astype(np.int64).tolist(),
-            np.rint(volume).astype(np.int64).tolist(),
-        )
+        row = self.row(t)
+        columns = (row[0].tolist(), row[1].tolist(), row[2].tolist(), row[3].tolist())
         frozen: dict[int, Quote] = {}  # inactive exchanges stopped before t: their last numbers
         for i, pair in self._frozen:
             at = pair.frozen_at
@@ -300,24 +321,106 @@ class PriceModel:
             self._cache.popitem(last=False)
         return instant
 
-    def _usd_many(self, t: int) -> NDArray[np.float64]:
-        """usd(crypto, t) of every crypto, in catalog order."""
-        log = octaves_many(self._short_keys, SHORT, t) - self._origins
-        age = self.started - t
-        if age > 0:
-            log += min(1.0, age / FADE_IN) * octaves_many(self._long_keys, LONG, t)
-        log *= self._volatility
-        if age > 0:
-            log -= self._growth * min(age, GROWTH_YEARS * YEAR) / YEAR
-        return np.array([level * math.exp(x) for level, x in zip(self._levels, log.tolist(), strict=True)])
+    def row(self, t: int) -> Columns:
+        """Every pair's last, bid, ask and volume at t as arrays, inactive exchanges not yet frozen
+        (`market` freezes them)."""
+        found = self.instants((t,))[0]
+        return found[0], found[1], found[2], found[3]
 
-    def _fx_many(self, t: int) -> NDArray[np.float64]:
-        """fx(fiat, t) of every fiat, in catalog order."""
-        logs = octaves_many(self._fx_array_keys, FX, t).tolist()
-        rates = [rate * math.exp(x) for rate, x in zip(self._rates, logs, strict=True)]
+    def instants(self, times: tuple[int, ...]) -> list[NDArray[np.int64]]:
+        """Each of `times` as a (4, pairs) array of every pair's last, bid, ask and volume (`row`);
+        those not kept are worked out together, in one go (numpy's cost is mostly per call, so the
+        four instants a view reads cost little more than one)."""
+        kept = self._rows
+        missing = []
+        for t in dict.fromkeys(times):
+            if t in kept:
+                kept.move_to_end(t)
+            else:
+                missing.append(t)
+        if missing:
+            columns, fx = self._compute(np.array(missing, dtype=np.int64))
+            block = np.stack(columns, axis=1)
+            rates = fx.tolist()
+            for i, t in enumerate(missing):
+                kept[t] = block[i]
+                self._fx_rows[t] = rates[i]
+            while len(kept) > ROWS:
+                del self._fx_rows[kept.popitem(last=False)[0]]
+        return [kept[t] for t in times]
+
+    def columns(self, times: NDArray[np.int64]) -> Columns:
+        """Every pair's numbers at each of `times` (rows), inactive exchanges not frozen: element for
+        element what `market` gives (the same float steps in the same order, over a grid)."""
+        return self._compute(times)[0]
+
+    def _compute(self, times: NDArray[np.int64]) -> tuple[Columns, NDArray[np.float64]]:
+        """`columns`, and `fx` of every fiat (columns) at each of `times` (rows)."""
+        noise = self._bank.values(times)
+        fx = self._fx_grid(noise)
+        base = self._usd_grid(times, noise)[:, self._crypto_of] * fx[:, self._fiat_of]
+        mid = base * (1.0 + self._offsets + EXCHANGE_NOISE * noise[:, self._mid_series])
+        volume = self._volumes * (1.0 + VOLUME_NOISE * noise[:, self._volume_series])
+        columns = (
+            np.rint(mid * PRICE).astype(np.int64),
+            np.rint(mid * (1.0 - self._half_spreads) * PRICE).astype(np.int64),
+            np.rint(mid * (1.0 + self._half_spreads) * PRICE).astype(np.int64),
+            np.rint(volume).astype(np.int64),
+        )
+        return columns, fx
+
+    def hours(self, first: int, last: int) -> Columns:
+        """Max, min, sum and count of every pair's last at each whole hour from `first` to `last`
+        (the inside of a 24 h window: the same for every second of an hour), over all pairs at once."""
+        key = (first, last)
+        found = self._hours.get(key)
+        if found is None:
+            times = np.arange(first, last + 1, HOUR, dtype=np.int64)
+            lasts = self.columns(times)[0]  # (a day's 24 instants in one go)
+            count = np.full(lasts.shape[1], len(times), dtype=np.int64)
+            found = (lasts.max(axis=0), lasts.min(axis=0), lasts.sum(axis=0), count)
+            if len(self._hours) >= 48:
+                self._hours.clear()
+            self._hours[key] = found
+        return found
+
+    def _octaves(self, name: str, noise: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The layers of one kind summed as `octaves` sums them (from 0.0, layer by layer)."""
+        layers = self._layers[name]
+        total = np.zeros((noise.shape[0], layers[0][0].stop - layers[0][0].start))
+        for columns, amplitude in layers:
+            total += amplitude * noise[:, columns]
+        return total
+
+    def _usd_grid(self, times: NDArray[np.int64], noise: NDArray[np.float64]) -> NDArray[np.float64]:
+        """usd(crypto, t) of every t (rows) and crypto (columns, catalog order)."""
+        log = self._octaves("short", noise) - self._origins
+        age = self.started - times
+        past = (age > 0)[:, np.newaxis]
+        if past.any():
+            fade = np.minimum(1.0, age / FADE_IN)[:, np.newaxis]
+            log = np.where(past, log + fade * self._octaves("long", noise), log)
+        log *= self._volatility
+        if past.any():
+            trend = self._growth * np.minimum(age, GROWTH_YEARS * YEAR)[:, np.newaxis] / YEAR
+            log = np.where(past, log - trend, log)
+        exp = math.exp
+        levels = self._levels * len(times)
+        return np.array([level * exp(x) for level, x in zip(levels, log.ravel().tolist(), strict=True)]).reshape(
+            log.shape
+        )
+
+    def _fx_grid(self, noise: NDArray[np.float64]) -> NDArray[np.float64]:
+        """fx(fiat, t) of every instant of `noise` (rows) and fiat (columns, catalog order)."""
+        logs = self._octaves("fx", noise)
+        exp = math.exp
+        rates = self._rates * len(noise)
+        out = np.array([rate * exp(x) for rate, x in zip(rates, logs.ravel().tolist(), strict=True)]).reshape(
+            logs.shape
+        )
         if self._usd_column >= 0:
-            rates[self._usd_column] = 1.0
-        return np.array(rates)
+            out[:, self._usd_column] = 1.0
+        return out
 
     # -- the reference index (daily history) -------------------------------------------------
 

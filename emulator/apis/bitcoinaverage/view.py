@@ -24,6 +24,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from emulator.apis.bitcoinaverage.board import Board, Layout
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.prices import DAY, HOUR, PRICE, RATE, PriceModel, Quote
 from emulator.engine.units import price_scale
@@ -179,6 +180,20 @@ class View:
         self._global_usd: dict[str, Ticker | None] = {}
         self._stats: dict[tuple[str, str], Stats | None] = {}
         self._mtgox_live: Stats | bool | None = False
+        self._boards: dict[str, Board] = {}
+        self._grid: tuple[list[int], list[int]] | None = None
+
+    def board(self, crypto: str) -> Board:
+        """The pure local indices of a crypto's symbols (all of them, at once: its global index needs
+        every one) and their members' numbers at this second, made on first use."""
+        found = self._boards.get(crypto)
+        if found is None:
+            model = self.model
+            layout = model.layouts.get(crypto)
+            if not isinstance(layout, Layout):
+                layout = model.layouts[crypto] = Layout(model, self._included, self.local_symbols_of(crypto))
+            found = self._boards[crypto] = Board(model, layout, self.now, self.catalog.outlier_threshold)
+        return found
 
     # -- MtGox ------------------------------------------------------------------------------
 
@@ -284,14 +299,41 @@ class View:
         included = self._included.get(symbol, frozenset())
         if fast:
             return self.model.symbol_quotes(symbol, t, included)
-        return {n: q for n, q in self.model.market(t).get(symbol, {}).items() if n in included}
+        # market(t)'s quotes of the members, from the instant's arrays (no member is inactive, so
+        # none is frozen), without making every pair's quotes of that instant
+        lasts, bids, asks, volumes = self.model.row(t)
+        found = [(n, i) for n, i in self.model.rows.get(symbol, ()) if n in included]
+        columns = [i for _, i in found]
+        return {
+            n: Quote(*numbers)
+            for (n, _), numbers in zip(
+                found,
+                zip(
+                    lasts[columns].tolist(),
+                    bids[columns].tolist(),
+                    asks[columns].tolist(),
+                    volumes[columns].tolist(),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        }
 
     # -- indices ----------------------------------------------------------------------------
 
     def local_index_now(self, symbol: str) -> tuple[Quote, dict[str, int]]:
         found = self._index_now.get(symbol)
         if found is None:
-            found = self._index_now[symbol] = combine(self.quotes_now(symbol), self.catalog.outlier_threshold)
+            board = self.board(symbol[:-3])
+            if symbol == MTGOX_SYMBOL:  # combine(self.quotes_now(symbol), ...), the members' quotes from the board
+                quotes = {name: numbers[0] for name, numbers in board.members(symbol).items()}
+                live = self.mtgox_live()
+                if live is not None:
+                    quotes[MTGOX] = Quote(live.last, live.bid, live.ask, live.volume)
+                found = combine(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
+            else:  # the same, for every such symbol at once
+                found = (board.quote(symbol), board.weights(symbol))
+            self._index_now[symbol] = found
         return found
 
     def local_last_at(self, symbol: str, t: int, fast: bool = False, passing: bool = False) -> int:
@@ -303,7 +345,8 @@ class View:
         engine's trade log, and its weight today's volume."""
         if t >= self.now:
             return self.local_index_now(symbol)[0].last
-        gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL else None
+        # a second whose last trade must be older than the log's window has no MtGox part
+        gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL and t * MICROS + MICROS - 1 >= self.keep_from else None
         if gox is None:
             cached = self.model.cached_index(symbol, t)
             if cached is None:
@@ -311,7 +354,39 @@ class View:
                 cached = combined_last(quotes, self.catalog.outlier_threshold)
                 self.model.remember_index(symbol, t, cached, passing)
             return cached
-        quotes = self.quotes_at(symbol, t, fast)
+        # a pure function of the second and MtGox's quote then: kept in the price model by both
+        key = (symbol, t, gox.last, gox.volume)
+        found = self.model.gox_cache.get(key)
+        if found is None:
+            quotes = self.quotes_at(symbol, t, fast)
+            quotes[MTGOX] = gox
+            found = combined_last(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
+            if len(self.model.gox_cache) >= 4096:
+                self.model.gox_cache.clear()
+            self.model.gox_cache[key] = found
+        return found
+
+    def _grids(self) -> tuple[list[int], list[int]]:
+        """The instants of the week's and the month's means: every 6 h over a week, every day over 30 days."""
+        if self._grid is None:
+            now = self.now
+            self._grid = (
+                [now // (6 * HOUR) * 6 * HOUR - i * 6 * HOUR for i in range(28)],
+                [now // DAY * DAY - i * DAY for i in range(30)],
+            )
+        return self._grid
+
+    def _open(self, board: Board, symbol: str, back: int) -> int:
+        """local_last_at(symbol, now - back, passing=True), the members' quotes from the board."""
+        t = self.now - back
+        gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL and t * MICROS + MICROS - 1 >= self.keep_from else None
+        if gox is None:
+            cached = self.model.cached_index(symbol, t)
+            if cached is None:
+                cached = board.last_at(symbol, back)
+                self.model.remember_index(symbol, t, cached, passing=True)
+            return cached
+        quotes = board.quotes_back(symbol, back)
         quotes[MTGOX] = gox
         return combined_last(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
 
@@ -334,14 +409,30 @@ class View:
         if cached is not None:
             return cached
         index, weights = self.local_index_now(symbol)
-        stats = [(s, weights[n]) for n, s in ((n, self.stats(n, symbol)) for n in weights) if s is not None]
         now = self.now
         # the opens are a day, a week and a month before this second: asked for during this second only
-        open_day = self.local_last_at(symbol, now - DAY, passing=True)
-        high = max(wavg([(s.high, w) for s, w in stats]), index.last, open_day)
-        low = min(wavg([(s.low, w) for s, w in stats]), index.last, open_day)
-        week = [now // (6 * HOUR) * 6 * HOUR - i * 6 * HOUR for i in range(28)]
-        month = [now // DAY * DAY - i * DAY for i in range(30)]
+        board = self.board(symbol[:-3])
+        if symbol == MTGOX_SYMBOL:  # the weighted means of the exchanges' 24 h numbers, MtGox's among them
+            members = board.members(symbol)
+            days = []
+            for name, weight in weights.items():
+                if name in members:
+                    _, high, low, vwap = members[name]
+                    days.append((high, low, vwap, weight))
+                else:
+                    live = self.stats(name, symbol)
+                    if live is not None:
+                        days.append((live.high, live.low, live.vwap, weight))
+            day_high = wavg([(d[0], d[3]) for d in days])
+            day_low = wavg([(d[1], d[3]) for d in days])
+            vwap = wavg([(d[2], d[3]) for d in days])
+            open_day, open_week, open_month = (self._open(board, symbol, back) for back in board.BACK)
+        else:  # the same numbers, worked out for every symbol of the crypto at once
+            day_high, day_low, vwap = board.day(symbol)
+            open_day, open_week, open_month = (board.last_at(symbol, back) for back in board.BACK)
+        high = max(day_high, index.last, open_day)
+        low = min(day_low, index.last, open_day)
+        week, month = self._grids()
         crypto = symbol[:-3]
         total = self.crypto_volume(crypto)
         ticker = Ticker(
@@ -351,9 +442,9 @@ class View:
             high,
             low,
             open_day,
-            self.local_last_at(symbol, now - 7 * DAY, passing=True),
-            self.local_last_at(symbol, now - 30 * DAY, passing=True),
-            wavg([(s.vwap, w) for s, w in stats]),
+            open_week,
+            open_month,
+            vwap,
             self.mean_last(symbol, week),
             self.mean_last(symbol, month),
             index.volume,
@@ -384,10 +475,19 @@ class View:
         parts = [(s, self.local_ticker(s)) for s in self.local_symbols_of(crypto)]
         result: Ticker | None = None
         if parts:
-            rates = {s: self.model.rate(s[-3:], self.now) for s, _ in parts}
-            total = sum(t.volume for _, t in parts)
+            rates = [self.model.rate(s[-3:], self.now) for s, _ in parts]
+            volumes = [t.volume for _, t in parts]
+            total = sum(volumes)
             values = {
-                field: wavg([(getattr(t, field) * RATE // rates[s], t.volume) for s, t in parts])
+                field: wavg(
+                    list(
+                        zip(
+                            [getattr(t, field) * RATE // r for (_, t), r in zip(parts, rates, strict=True)],
+                            volumes,
+                            strict=True,
+                        )
+                    )
+                )
                 for field in TICKER_FIELDS
             }
             result = Ticker(**values, volume=total, share_ppm=0, timestamp=self.now)

@@ -6,21 +6,20 @@ import random
 import numpy as np
 
 from emulator.apis.bitcoinaverage.catalog import catalog
-from emulator.apis.bitcoinaverage.noise import noise, noise_many, octaves, octaves_many
-from emulator.apis.bitcoinaverage.prices import LONG, SHORT, PriceModel
+from emulator.apis.bitcoinaverage.noise import Bank, noise
+from emulator.apis.bitcoinaverage.prices import PriceModel
 
 START = 1_310_256_000  # 2011-07-10
 
 
-def test_noise_over_arrays_equals_the_scalar_noise() -> None:
+def test_a_bank_of_series_equals_the_scalar_noise() -> None:
     rng = random.Random(4)
-    keys = [rng.getrandbits(64) for _ in range(500)] + [2**64 - 1, 2**64 - 2, 0]
-    array = np.array(keys, dtype=np.uint64)
-    for t in (0, 599, 600, START, START - 40 * 86_400, START + 12_345, 2**33):
-        for period in (300, 600, 3 * 3600, 86_400):
-            assert noise_many(array, period, t).tolist() == [noise(k, period, t) for k in keys]
-        for layers in (SHORT, LONG):
-            assert octaves_many(array, layers, t).tolist() == [octaves(k, layers, t) for k in keys]
+    keys = [rng.getrandbits(64) for _ in range(200)] + [2**64 - 1, 2**64 - 2, 0]
+    series = [(key + i, period) for key in keys for i, period in enumerate((300, 600, 3 * 3600, 86_400))]
+    times = [0, 599, 600, START, START - 40 * 86_400, START + 12_345, 2**33]
+    values = Bank(series).values(np.array(times, dtype=np.int64)).tolist()
+    for row, t in zip(values, times, strict=True):
+        assert row == [noise(key, period, t) for key, period in series]
 
 
 def test_an_instant_equals_quote_pair_by_pair() -> None:
@@ -38,3 +37,39 @@ def test_an_instant_equals_quote_pair_by_pair() -> None:
                 expected = model.quote(pair, at, model.usd(pair.crypto, at) * model.fx(pair.fiat, at))
                 assert market[symbol][pair.exchange] == expected, (t, symbol, pair.exchange)
             assert market[symbol] == model.symbol_quotes(symbol, t)
+
+
+def test_instants_worked_out_together_equal_market() -> None:
+    """Several instants in one go (what a view of a new second asks for) give market's numbers."""
+    model = PriceModel(catalog(), 7, START, 14.9)
+    fresh = PriceModel(catalog(), 7, START, 14.9)
+    times = (START + 5, START + 5 - 86_400, START + 5 - 7 * 86_400, START + 5 - 30 * 86_400, START - 4 * 365 * 86_400)
+    rows = model.instants(times)
+    for t, (lasts, bids, asks, volumes) in zip(times, rows, strict=True):
+        market = fresh.market(t)
+        for symbol, found in model.rows.items():
+            for name, i in found:
+                pair = next(p for p in model.pairs[symbol] if p.exchange == name)
+                if pair.frozen_at is not None and pair.frozen_at < t:
+                    continue  # market freezes inactive exchanges; the rows do not
+                quote = market[symbol][name]
+                assert (quote.last, quote.bid, quote.ask, quote.volume) == (
+                    int(lasts[i]),
+                    int(bids[i]),
+                    int(asks[i]),
+                    int(volumes[i]),
+                ), (t, symbol, name)
+    hours = model.hours(START - 23 * 3600, START)
+    lasts = [
+        fresh.market(t)[s][n].last
+        for t in range(START - 23 * 3600, START + 1, 3600)
+        for s in ("BTCEUR",)
+        for n, _ in model.rows[s][:1]
+    ]
+    i = model.rows["BTCEUR"][0][1]
+    assert (int(hours[0][i]), int(hours[1][i]), int(hours[2][i]), int(hours[3][i])) == (
+        max(lasts),
+        min(lasts),
+        sum(lasts),
+        len(lasts),
+    )

@@ -1,0 +1,101 @@
+"""The board works out every local index of a crypto at once, over arrays: its numbers equal, to the
+last unit, what the scalar functions of `market` give symbol by symbol (outliers, faded weights,
+ties and one- and two-member symbols included)."""
+
+import random
+
+import numpy as np
+from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, View, combine, combined_last
+from emulator.apis.bitcoinaverage.view import index_weights as scalar_weights
+
+from emulator.apis.bitcoinaverage.board import Board, Layout, index_weights
+from emulator.apis.bitcoinaverage.catalog import catalog
+from emulator.apis.bitcoinaverage.models import get_model
+from emulator.apis.bitcoinaverage.prices import DAY, PriceModel, Quote
+from emulator.market.world import World
+
+START = 1_310_256_000  # 2011-07-10
+
+
+def test_weights_over_arrays_equal_the_scalar_weights_on_awkward_prices() -> None:
+    model = PriceModel(catalog(), 7, START, 14.9)
+    members = model.members(live=MTGOX)
+    cryptos = sorted({s[:-3] for s in model.catalog.local_symbols})
+    rng = random.Random(3)
+    threshold = model.catalog.outlier_threshold
+    pairs = sum(len(p) for p in model.pairs.values())
+    for crypto in cryptos:
+        layout = Layout(model, members, [s for s in model.catalog.local_symbols if s[:-3] == crypto])
+        for _ in range(8):
+            # prices around 1000.0 with ties, members at and around the threshold and far outliers
+            lasts = np.zeros((3, pairs), dtype=np.int64)
+            volumes = np.zeros((3, pairs), dtype=np.int64)
+            for k in range(3):
+                for i in range(pairs):
+                    kind = rng.random()
+                    if kind < 0.2:
+                        price = 100_000_000_000
+                    elif kind < 0.5:
+                        price = round(100_000_000_000 * (1 + rng.choice((-1, 1)) * rng.uniform(0.02, 0.06)))
+                    else:
+                        price = round(100_000_000_000 * (1 + rng.uniform(-0.01, 0.01)))
+                    lasts[k, i] = price if rng.random() > 0.05 else 10 * price
+                    volumes[k, i] = rng.choice((1, 0, rng.randrange(1, 2**54), rng.randrange(1, 10**12)))
+            weights = index_weights(layout, lasts[:, layout.columns], volumes[:, layout.columns], threshold)
+            for symbol, row in layout.position.items():
+                names = layout.names[row]
+                columns = layout.columns[row][: len(names)]
+                for k in range(3):
+                    quotes = {
+                        n: Quote(int(lasts[k, c]), 0, 0, int(volumes[k, c]))
+                        for n, c in zip(names, columns, strict=True)
+                    }
+                    got = {n: w for n, w in zip(names, weights[k, row].tolist(), strict=False) if w}
+                    assert got == scalar_weights(quotes, threshold), (symbol, quotes)
+
+
+def scalar_ticker_parts(view: View, symbol: str) -> tuple[Quote, dict[str, int], tuple[int, int, int], list[int]]:
+    """What the board stands for, the scalar way: the index now and its weights, the weighted 24 h
+    high, low and vwap of its members, and the index a day, a week and a month ago."""
+    threshold = view.catalog.outlier_threshold
+    index, weights = combine(view.quotes_now(symbol), threshold)
+    stats = [(view.stats(n, symbol), w) for n, w in weights.items()]
+    total = sum(w for _, w in stats)
+    day = tuple(sum(getattr(s, f) * w for s, w in stats) // total for f in ("high", "low", "vwap"))
+    opens = [
+        combined_last(dict(sorted(view.quotes_at(symbol, view.now - back).items())), threshold) for back in Board.BACK
+    ]
+    return index, weights, day, opens  # type: ignore[return-value]
+
+
+def test_the_board_equals_the_scalar_index_of_every_symbol() -> None:
+    world = World(seed=5, start=START * 10**6, mode="manual")
+    model = get_model(world)
+    for seconds in (0, 1, 3599, 7 * 3600 + 5):
+        world.advance(seconds)
+        view = model.view(world)
+        for symbol in view.catalog.local_symbols:
+            board = view.board(symbol[:-3])
+            index, weights, day, opens = scalar_ticker_parts(view, symbol)
+            if symbol == MTGOX_SYMBOL:  # MtGox is no member: the board holds the others
+                quotes = {n: q for n, q in view.quotes_now(symbol).items() if n != MTGOX}
+                assert {n: numbers[0] for n, numbers in board.members(symbol).items()} == quotes
+                assert view.local_index_now(symbol) == (index, weights)
+                continue
+            assert board.quote(symbol) == index, symbol
+            assert board.weights(symbol) == weights, symbol
+            assert board.day(symbol) == day, symbol
+            assert [board.last_at(symbol, back) for back in Board.BACK] == opens, symbol
+            for back in Board.BACK:
+                at = {n: q.last for n, q in view.quotes_at(symbol, view.now - back).items()}
+                assert {n: q.last for n, q in board.quotes_back(symbol, back).items()} == at
+
+
+def test_rates_from_an_instants_row_equal_the_scalar_rates() -> None:
+    model = PriceModel(catalog(), 7, START, 14.9)
+    times = (START, START - DAY, START + 12_345)
+    model.instants(times)
+    fresh = PriceModel(catalog(), 7, START, 14.9)
+    for t in times:
+        for fiat in model.catalog.fiats:
+            assert model.rate(fiat, t) == fresh.rate(fiat, t) == round(fresh.fx(fiat, t) * 10**8)
