@@ -5,13 +5,13 @@ ties and one- and two-member symbols included)."""
 import random
 
 import numpy as np
-from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, View, combine, combined_last
-from emulator.apis.bitcoinaverage.view import index_weights as scalar_weights
 
 from emulator.apis.bitcoinaverage.board import Board, Layout, index_weights
 from emulator.apis.bitcoinaverage.catalog import catalog
 from emulator.apis.bitcoinaverage.models import get_model
 from emulator.apis.bitcoinaverage.prices import DAY, PriceModel, Quote
+from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, View, combine, combined_last
+from emulator.apis.bitcoinaverage.view import index_weights as scalar_weights
 from emulator.market.world import World
 
 START = 1_310_256_000  # 2011-07-10
