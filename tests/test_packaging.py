@@ -12,7 +12,7 @@ import yaml
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,8 @@ def compose_healthcheck() -> list[str]:
 
 
 def test_both_health_checks_pass_against_a_ready_emulator() -> None:
-    with running(create_app(Settings(clock="manual"))) as base:
+    with RunningEmulator(app=create_app(Settings(clock="manual"))) as served:
+        base = served.url
         port = base.rsplit(":", 1)[1]
         for command in (dockerfile_healthcheck(), compose_healthcheck()):
             assert command[0] == "python"

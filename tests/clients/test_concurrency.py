@@ -6,7 +6,7 @@ import httpx
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 from tests.conftest import START_TEXT
 
 READS = [
@@ -23,7 +23,8 @@ def test_requests_during_an_advance_are_served_between_chunks() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
     statuses: list[int] = []
     done = threading.Event()
-    with running(app) as base:
+    with RunningEmulator(app=app) as served:
+        base = served.url
 
         def advance() -> None:
             with httpx.Client(base_url=base, timeout=120) as http:

@@ -8,14 +8,15 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 from tests.conftest import START_TEXT
 
 URL_ATTRIBUTE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\s*:\s*['"]([^'"]+)['"]""")
 
 
 def test_the_doc_pages_refer_only_to_the_emulator() -> None:
-    with running(create_app(Settings(clock="manual", start=START_TEXT))) as base:
+    with RunningEmulator(app=create_app(Settings(clock="manual", start=START_TEXT))) as served:
+        base = served.url
         for page in ("/docs", "/redoc"):
             html = httpx.get(base + page).text
             assert "cdn" not in html.lower() and "fonts.googleapis" not in html
@@ -39,7 +40,8 @@ def test_swagger_ui_and_redoc_render_from_the_emulator_alone(browser: object) ->
     from selenium.webdriver.support.ui import WebDriverWait
 
     assert isinstance(browser, WebDriver)
-    with running(create_app(Settings(clock="manual", start=START_TEXT))) as base:
+    with RunningEmulator(app=create_app(Settings(clock="manual", start=START_TEXT))) as served:
+        base = served.url
         wait = WebDriverWait(browser, 30, poll_frequency=0.1)
         browser.get(base + "/docs")
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) > 50)

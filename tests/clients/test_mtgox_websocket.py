@@ -12,8 +12,8 @@ from websockets.exceptions import ConnectionClosed
 from emulator.apis.mtgox.websocket import DEPTH, TICKER, TRADES
 from emulator.app import create_app
 from emulator.settings import Settings
+from emulator.testing import RunningEmulator
 from tests.clients.mtgox_ws import of_kind, open_socket, read_all
-from tests.clients.server import running
 from tests.conftest import START_TEXT
 
 ALICE = {"name": "alice", "pass": "alice-pass"}
@@ -23,7 +23,8 @@ BOB = {"name": "bob", "pass": "bob-pass"}
 @pytest.fixture
 def server() -> Iterator[tuple[str, httpx.Client]]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
+        base = served.url
         yield base, http
 
 
@@ -168,7 +169,8 @@ def test_own_channel_is_private(server: tuple[str, httpx.Client]) -> None:
 def test_a_slow_consumer_is_dropped_without_holding_up_others() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, ws_queue_limit=200))
     connections = app.state.connections
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
+        base = served.url
         host, port = base.removeprefix("http://").split(":")
         slow = socket.socket()
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -199,7 +201,8 @@ def test_a_slow_consumer_is_dropped_without_holding_up_others() -> None:
 def test_clean_shutdown_closes_every_socket_with_1001() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
     with contextlib.ExitStack() as stack:
-        with running(app) as base:
+        with RunningEmulator(app=app) as served:
+            base = served.url
             sockets = [stack.enter_context(open_socket(base)) for _ in range(3)]
             for ws in sockets:
                 read_all(ws)
@@ -212,7 +215,8 @@ def test_clean_shutdown_closes_every_socket_with_1001() -> None:
 def test_a_scenario_disconnect_step_drops_mtgox_sockets() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
     story = "name: drop\ntimeline:\n  - at: 30\n    disconnect: mtgox\n"
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
+        base = served.url
         http.post("/_emulator/scenario", json={"yaml": story, "start": START_TEXT})
         with open_socket(base) as ws:
             read_all(ws)
