@@ -14,6 +14,14 @@ from emulator.testing import tenant_for
 
 pytest_plugins = ["pytester"]
 
+# What a user's own test run loads: the emulator's plugin (by its entry point) and pytest. The test
+# extras' plugins add seconds of start-up to every child pytest and nothing these tests look at.
+NOT_THE_USERS = [
+    arg
+    for name in ("schemathesis", "hypothesispytest", "xdist", "xdist.looponfail", "anyio")
+    for arg in ("-p", f"no:{name}")
+]
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 EXAMPLE_MARKER = "<!-- pytest-plugin-example -->"
 
@@ -29,7 +37,9 @@ def readme_example() -> str:
 
 def test_the_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_market=readme_example())
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # a fresh process: entry point and all
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *NOT_THE_USERS
+    )  # a fresh process: entry point and all
     result.assert_outcomes(passed=1)
 
 
@@ -236,6 +246,6 @@ def test_the_plugin_needs_only_the_package_and_pytest(
     (blocker / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'httpx'\", name='httpx')\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(blocker.parent), os.environ.get("PYTHONPATH", "")]))
     pytester.makepyfile(test_without_httpx=WITHOUT_HTTPX)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *NOT_THE_USERS)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*the emulator_asgi fixture needs httpx: pip install httpx*"])

@@ -11,22 +11,19 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
 from emulator.apis.mtgox.websocket import DEPTH, TICKER, TRADES
-from emulator.app import create_app
-from emulator.settings import Settings
-from emulator.testing import RunningEmulator
+from emulator.testing import Emulator
 from tests.clients.mtgox_ws import of_kind, open_socket, read_all
-from tests.conftest import START_TEXT
 
 ALICE = {"name": "alice", "pass": "alice-pass"}
 BOB = {"name": "bob", "pass": "bob-pass"}
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[str, httpx.Client]]:
-    app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
-    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
-        base = served.url
-        yield base, http
+def server(emulator: Emulator) -> Iterator[tuple[str, httpx.Client]]:
+    """This test's own tenant on the session's server (the plugin's `emulator` fixture), a quiet market."""
+    emulator.reset(flow=False)
+    with httpx.Client(base_url=emulator.http_url) as http:
+        yield emulator.http_url, http
 
 
 def fault(http: httpx.Client, **spec: Any) -> dict[str, Any]:
