@@ -3,6 +3,7 @@
 import threading
 
 import httpx
+import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
@@ -19,7 +20,9 @@ READS = [
 ]
 
 
-def test_requests_during_an_advance_are_served_between_chunks() -> None:
+# half an hour of market by default, three hours under `long`: either is thousands of one-second chunks
+@pytest.mark.parametrize("hours", [pytest.param(0.5, id="quick"), pytest.param(3, id="long", marks=pytest.mark.long)])
+def test_requests_during_an_advance_are_served_between_chunks(hours: float) -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
     statuses: list[int] = []
     done = threading.Event()
@@ -28,7 +31,7 @@ def test_requests_during_an_advance_are_served_between_chunks() -> None:
 
         def advance() -> None:
             with httpx.Client(base_url=base, timeout=120) as http:
-                statuses.append(http.post("/_emulator/clock/advance", json={"seconds": 3 * 3600}).status_code)
+                statuses.append(http.post("/_emulator/clock/advance", json={"seconds": hours * 3600}).status_code)
             done.set()
 
         def read() -> None:
