@@ -249,3 +249,25 @@ def test_the_plugin_needs_only_the_package_and_pytest(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *NOT_THE_USERS)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*the emulator_asgi fixture needs httpx: pip install httpx*"])
+
+
+def test_running_emulator_serves_any_app_and_calls_functions_on_its_loop() -> None:
+    """The harness behind the `emulator` fixture, as the project's own tests use it for other settings."""
+    import asyncio
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+    from emulator.testing import Emulator, RunningEmulator
+
+    app = create_app(Settings(seed=3, clock="manual", start="2011-07-10T00:00:00Z", flow=False))
+    with RunningEmulator(app=app, loop="asyncio", http="h11") as served:
+        assert served.settings.seed == 3 and served.url == f"http://127.0.0.1:{served.port}"
+        tenant = served.tenant("harness")
+        assert isinstance(tenant, Emulator) and tenant.advance(5)["now"] == "2011-07-10T00:00:05Z"
+        assert "harness" in app.state.registry.worlds
+        loop = served.in_loop(asyncio.get_running_loop)  # called on the server's own loop
+        assert loop.is_running()
+        served.drop("harness")
+        assert "harness" not in app.state.registry.worlds
+    with pytest.raises(TypeError, match="settings or an app"):
+        RunningEmulator()
