@@ -13,6 +13,11 @@ Registered through the `pytest11` entry point, so installing the package is enou
   control calls go through the standard library.
 - `emulator_app`: the session's in-process app behind the two ASGI fixtures.
 
+The harnesses behind them, for tests that need a server of their own (other settings, another
+uvicorn stack, the real command line): `RunningEmulator` serves an app in a thread of this process;
+`EmulatorProcess` runs `serve` in a child process with more flags and environment, its output kept.
+The project's own tests start every server they need through these two.
+
 Worlds run on a manual clock; seed, start instant and order flow come from `--emulator-seed`,
 `--emulator-start`, `--emulator-flow` (or the `emulator_seed`, `emulator_start`, `emulator_flow` ini
 options, or EMULATOR_SEED, EMULATOR_START, EMULATOR_FLOW). Imports nothing heavy until a fixture is used.
@@ -25,15 +30,18 @@ import hashlib
 import json as jsonlib
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pytest
 
@@ -48,6 +56,7 @@ if TYPE_CHECKING:
 DEFAULT_START = "2011-07-10T00:00:00Z"
 MAX_TENANTS = 10_000
 TENANT_HEADER = "X-Emulator-Tenant"
+T = TypeVar("T")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -208,23 +217,36 @@ class Emulator(Control):
 
 
 class RunningEmulator:
-    """The session's emulator: a real server on 127.0.0.1 in a daemon thread."""
+    """An emulator served on 127.0.0.1 (a port the system picks) by uvicorn in a daemon thread of this
+    process: the session's server behind the `emulator` fixture, or, for a test that needs its own
+    settings, any app: `with RunningEmulator(app=create_app(Settings(...))) as server: server.url`.
 
-    def __init__(self, settings: Settings) -> None:
-        from emulator.app import create_app
+    `loop` and `http` pick uvicorn's stack ("auto": uvloop and httptools when installed)."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, app: FastAPI | None = None, loop: str = "auto", http: str = "auto"
+    ) -> None:
         from emulator.server import EmulatorServer
 
-        self.settings = settings
-        self.app: FastAPI = create_app(settings)
+        if app is None:
+            if settings is None:
+                raise TypeError("RunningEmulator needs settings or an app")
+            from emulator.app import create_app
+
+            app = create_app(settings)
+        self.app: FastAPI = app
+        self.settings: Settings = app.state.settings
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: EmulatorServer = EmulatorServer(self.app, "127.0.0.1", 0)
+        self._server: EmulatorServer = EmulatorServer(app, "127.0.0.1", 0, loop=loop, http=http)
         self._server.on_started.append(self._started)
         self._thread = threading.Thread(target=self._server.run, name="btc-market-emulator", daemon=True)
+        self.port = 0
         self.url = ""
         self.ws_url = ""
 
     def _started(self, server: EmulatorServer) -> None:
         self._loop = asyncio.get_running_loop()
+        self.port = server.port
         self.url = f"http://127.0.0.1:{server.port}"
         self.ws_url = f"ws://127.0.0.1:{server.port}"
 
@@ -236,9 +258,17 @@ class RunningEmulator:
                 raise RuntimeError("the emulator's test server did not start")
             time.sleep(0.01)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 15) -> None:
+        """A graceful shutdown: websockets are closed with 1001, as `serve` closes them on Ctrl-C."""
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=timeout)
+
+    def __enter__(self) -> RunningEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def tenant(self, name: str) -> Emulator:
         """A handle on the tenant `name` (its world is made on the first request)."""
@@ -247,7 +277,18 @@ class RunningEmulator:
     def drop(self, name: str) -> None:
         """Forget the tenant's world (its memory is freed); a later request makes a fresh one."""
         if self._loop is not None and self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(_forget_soon(self.app, name), self._loop).result(timeout=10)
+            self.in_loop(lambda: _forget(self.app, name))
+
+    def in_loop(self, function: Callable[[], T], timeout: float = 10) -> T:
+        """Call `function` on the server's event loop, between its requests, and return its result
+        (for state only that loop may touch, or asks about it, such as `asyncio.all_tasks()`)."""
+        if self._loop is None:
+            raise RuntimeError("the server has not started")
+
+        async def call() -> T:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=timeout)
 
     def __repr__(self) -> str:
         return f"<RunningEmulator at {self.url}>"
@@ -257,8 +298,95 @@ def _forget(app: FastAPI, tenant: str) -> None:
     app.state.registry.drop(tenant)
 
 
-async def _forget_soon(app: FastAPI, tenant: str) -> None:  # on the server's loop, between its requests
-    _forget(app, tenant)
+BANNER = "btc-market-emulator listening on "
+
+
+class EmulatorProcess:
+    """`serve` in a child process, as users and the Docker image run it, on a port the system picks
+    (`--port 0` unless `args` give one): `args` are more flags, `env` more environment variables.
+    The child's stdout and stderr are read as it writes them (`stdout`, `stderr`), so a chatty server
+    never blocks on a full pipe; `stop()` is Ctrl-C (SIGINT), the graceful shutdown, and returns the
+    exit status. `command` runs something else than `python -m emulator`, e.g. the console script."""
+
+    def __init__(self, *args: str, env: Mapping[str, str] | None = None, command: Sequence[str] | None = None) -> None:
+        port = [] if "--port" in args else ["--port", "0"]
+        self.args = [*(command or (sys.executable, "-m", "emulator")), "serve", *port, *args]
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[str] | None = None
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._readers: list[threading.Thread] = []
+        self._listening = threading.Event()
+        self.port = 0
+        self.url = ""
+        self.ws_url = ""
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self._out)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._err)
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def _read(self, stream: Any, into: list[str]) -> None:
+        for line in stream:
+            into.append(line)
+            if line.startswith(BANNER) and not self._listening.is_set():
+                address = line.removeprefix(BANNER).split()[0]
+                self.port = int(address.rsplit(":", 1)[1])
+                self._listening.set()
+        stream.close()
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the child and wait for its banner: the port is bound and the app has started."""
+        self.process = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+        )
+        for stream, into in ((self.process.stdout, self._out), (self.process.stderr, self._err)):
+            reader = threading.Thread(target=self._read, args=(stream, into), daemon=True)
+            reader.start()
+            self._readers.append(reader)
+        deadline = time.monotonic() + timeout
+        while not self._listening.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"serve did not start: {self.args}: {self.stderr.strip()[-2000:]}")
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 30) -> int:
+        """Ctrl-C (SIGINT; on Windows, terminate), wait for the exit and the last output; the status."""
+        process = self.process
+        if process is None:
+            raise RuntimeError("the process has not started")
+        if process.poll() is None:
+            if sys.platform == "win32":
+                process.terminate()
+            else:
+                process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for reader in self._readers:
+            reader.join(timeout=timeout)
+        return process.returncode
+
+    def __enter__(self) -> EmulatorProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<EmulatorProcess {self.url or 'not listening'} status {self.returncode}>"
 
 
 # -- options -----------------------------------------------------------------------------------

@@ -1,10 +1,17 @@
 """Shared fixtures: every test gets worlds on a manual clock at a fixed instant, so bytes repeat."""
 
+import warnings
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from starlette.testclient import TestClient
+
+# starlette's TestClient asks for the httpx2 fork when imported; httpx is what the emulator's users
+# have. pyproject's filterwarnings cover the tests, but this import comes first, at collection, where
+# `-W error` would turn it into an error: imported here once, quietly, the test modules get it cached.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
 
 from emulator.app import create_app
 from emulator.market.world import World, parse_instant

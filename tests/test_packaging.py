@@ -10,9 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from emulator.app import create_app
-from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,14 +31,12 @@ def compose_healthcheck() -> list[str]:
     return test[1:]
 
 
-def test_both_health_checks_pass_against_a_ready_emulator() -> None:
-    with running(create_app(Settings(clock="manual"))) as base:
-        port = base.rsplit(":", 1)[1]
-        for command in (dockerfile_healthcheck(), compose_healthcheck()):
-            assert command[0] == "python"
-            assert "/_emulator/ready" in command[-1], command
-            local = [sys.executable, *(part.replace(":8000/", f":{port}/") for part in command[1:])]
-            assert subprocess.run(local, capture_output=True, timeout=30).returncode == 0, shlex.join(local)
+def test_both_health_checks_pass_against_a_ready_emulator(emulator_server: RunningEmulator) -> None:
+    for command in (dockerfile_healthcheck(), compose_healthcheck()):
+        assert command[0] == "python"
+        assert "/_emulator/ready" in command[-1], command
+        local = [sys.executable, *(part.replace(":8000/", f":{emulator_server.port}/") for part in command[1:])]
+        assert subprocess.run(local, capture_output=True, timeout=30).returncode == 0, shlex.join(local)
 
 
 def test_the_build_context_leaves_out_virtual_environments() -> None:

@@ -14,6 +14,14 @@ from emulator.testing import tenant_for
 
 pytest_plugins = ["pytester"]
 
+# What a user's own test run loads: the emulator's plugin (by its entry point) and pytest. The test
+# extras' plugins add seconds of start-up to every child pytest and nothing these tests look at.
+NOT_THE_USERS = [
+    arg
+    for name in ("schemathesis", "hypothesispytest", "xdist", "xdist.looponfail", "anyio")
+    for arg in ("-p", f"no:{name}")
+]
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 EXAMPLE_MARKER = "<!-- pytest-plugin-example -->"
 
@@ -29,7 +37,9 @@ def readme_example() -> str:
 
 def test_the_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_market=readme_example())
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # a fresh process: entry point and all
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *NOT_THE_USERS
+    )  # a fresh process: entry point and all
     result.assert_outcomes(passed=1)
 
 
@@ -236,6 +246,28 @@ def test_the_plugin_needs_only_the_package_and_pytest(
     (blocker / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'httpx'\", name='httpx')\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(blocker.parent), os.environ.get("PYTHONPATH", "")]))
     pytester.makepyfile(test_without_httpx=WITHOUT_HTTPX)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *NOT_THE_USERS)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*the emulator_asgi fixture needs httpx: pip install httpx*"])
+
+
+def test_running_emulator_serves_any_app_and_calls_functions_on_its_loop() -> None:
+    """The harness behind the `emulator` fixture, as the project's own tests use it for other settings."""
+    import asyncio
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+    from emulator.testing import Emulator, RunningEmulator
+
+    app = create_app(Settings(seed=3, clock="manual", start="2011-07-10T00:00:00Z", flow=False))
+    with RunningEmulator(app=app, loop="asyncio", http="h11") as served:
+        assert served.settings.seed == 3 and served.url == f"http://127.0.0.1:{served.port}"
+        tenant = served.tenant("harness")
+        assert isinstance(tenant, Emulator) and tenant.advance(5)["now"] == "2011-07-10T00:00:05Z"
+        assert "harness" in app.state.registry.worlds
+        loop = served.in_loop(asyncio.get_running_loop)  # called on the server's own loop
+        assert loop.is_running()
+        served.drop("harness")
+        assert "harness" not in app.state.registry.worlds
+    with pytest.raises(TypeError, match="settings or an app"):
+        RunningEmulator()

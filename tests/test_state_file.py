@@ -1,9 +1,5 @@
 """`serve --state FILE`: the worlds survive a restart; a damaged file is refused whole, in one line."""
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +8,7 @@ import httpx
 import orjson
 from starlette.testclient import TestClient
 
+from emulator.testing import EmulatorProcess
 from tests.conftest import START_TEXT
 from tests.test_cli import one_line_error, run
 
@@ -19,31 +16,17 @@ ALICE = {"name": "alice", "pass": "alice-pass"}
 
 
 @contextmanager
-def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[httpx.Client]:
     """`serve` in a subprocess on a free port, a client on it; stopped with Ctrl-C (its status checked)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--clock", "manual", "--start", START_TEXT, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    assert first.startswith("btc-market-emulator listening on"), (first, process.stderr and process.stderr.read())
-    port = first.split()[3].rsplit(":", 1)[1]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        try:
-            yield client, process
-        finally:
-            process.send_signal(signal.SIGINT)
-            _, err = process.communicate(timeout=30)
-    assert (process.returncode, err) == (0, "")
+    served = EmulatorProcess("--clock", "manual", "--start", START_TEXT, *args, env=env)
+    with served, httpx.Client(base_url=served.url, timeout=30) as client:
+        yield client
+    assert (served.returncode, served.stderr) == (0, "")
 
 
 def test_worlds_survive_a_restart_saved_on_shutdown_and_on_request(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with serving("--state", str(state)) as (gox, _):
+    with serving("--state", str(state)) as gox:
         assert gox.post(
             "/_emulator/accounts", json={"name": "zoe", "password": "pw", "balances": {"BTC": "3"}}
         ).is_success
@@ -59,7 +42,7 @@ def test_worlds_survive_a_restart_saved_on_shutdown_and_on_request(tmp_path: Pat
         orders = gox.post("/code/getOrders.php", data=ALICE).json()["orders"]
     assert not list(tmp_path.glob(".*.tmp")), "the temporary file was renamed over the state file"
 
-    with serving(env={"EMULATOR_STATE": str(state)}) as (gox, _):
+    with serving(env={"EMULATOR_STATE": str(state)}) as gox:
         assert gox.post("/code/getFunds.php", data={"name": "zoe", "pass": "pw"}).json()["btcs"] == 3
         assert gox.post("/code/getOrders.php", data=ALICE).json()["orders"] == orders
         assert gox.get("/_emulator/clock").json()["now"] == "2011-07-10T00:00:30Z"
@@ -72,7 +55,7 @@ def test_worlds_survive_a_restart_saved_on_shutdown_and_on_request(tmp_path: Pat
 
 def test_a_damaged_state_file_is_refused_whole_in_one_line(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with serving("--state", str(state)) as (gox, _):
+    with serving("--state", str(state)) as gox:
         gox.get("/_t/second/_emulator/clock")
     whole = state.read_bytes()
 

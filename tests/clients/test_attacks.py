@@ -5,8 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +15,8 @@ import pytest
 import websocket
 
 from emulator.app import create_app
-from emulator.server import free_port
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import EmulatorProcess, RunningEmulator
 from tests.conftest import START_TEXT
 
 ALICE = {"name": "alice", "pass": "alice-pass"}
@@ -34,8 +31,8 @@ def sign(body: bytes) -> str:
 
 @pytest.fixture
 def base() -> Iterator[str]:
-    with running(create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))) as url:
-        yield url
+    with RunningEmulator(app=create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))) as served:
+        yield served.url
 
 
 @pytest.fixture
@@ -56,7 +53,8 @@ def test_attack_1_reading_files_through_the_scenario_route(tmp_path: Path) -> No
     mine.mkdir()
     (mine / "mine.yaml").write_text("name: mine\nseed: 42\n")
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, scenarios_dir=str(mine)))
-    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url, timeout=30) as http:
+        url = served.url
         for name in ("/etc/shadow", "/etc/passwd", str(secret), "../scenarios/steady", "..", "mine/../steady"):
             answer = http.post("/_emulator/scenario", json={"name": name})
             assert answer.status_code == 400, name
@@ -68,7 +66,8 @@ def test_attack_1_reading_files_through_the_scenario_route(tmp_path: Path) -> No
         assert "mine" in [s["name"] for s in http.get("/_emulator/scenarios").json()["scenarios"]]
     (mine / "broken.yaml").write_text("name: broken\nsecret_word: hunter2\n")
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, scenarios_dir=str(mine)))
-    with running(app) as url:
+    with RunningEmulator(app=app) as served:
+        url = served.url
         refused = httpx.post(f"{url}/_emulator/scenario", json={"name": "broken"})
         assert refused.status_code == 400 and "broken.yaml:2" in refused.json()["error"]
         assert "secret_word" not in refused.text and "hunter2" not in refused.text, "no content quoted"
@@ -129,7 +128,7 @@ def test_attack_4_dns_rebinding_and_cross_site_requests(base: str, http: httpx.C
 
 def test_attack_5_made_up_tenants_fill_memory_for_good() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, max_tenants=4, tenant_ttl=3))
-    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url, timeout=30) as http:
         for name in ("a", "b", "c"):
             assert http.get("/code/data/ticker.php", headers={"X-Emulator-Tenant": name}).status_code == 200
         full = http.get("/code/data/ticker.php", headers={"X-Emulator-Tenant": "d"})
@@ -199,19 +198,8 @@ def test_pages_forbid_framing_sniffing_and_foreign_scripts(http: httpx.Client) -
 
 
 def test_serve_warns_once_when_the_control_api_is_open_to_the_network() -> None:
-    port = free_port()
-    command = [sys.executable, "-m", "emulator", "serve", "--host", "0.0.0.0", "--port", str(port)]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/_emulator/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-    finally:
-        process.terminate()
-        _, errors = process.communicate(timeout=10)
+    with EmulatorProcess("--host", "0.0.0.0") as served:
+        assert httpx.get(f"{served.url}/_emulator/ready", timeout=10).status_code == 200
+    errors = served.stderr
     warnings = [line for line in errors.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "0.0.0.0" in warnings[0] and "EMULATOR_ADMIN_TOKEN" in warnings[0]

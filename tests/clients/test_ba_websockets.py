@@ -23,8 +23,8 @@ from websockets.sync.client import ClientConnection, connect
 from emulator.apis.bitcoinaverage.websocket import feed_of
 from emulator.app import create_app
 from emulator.settings import Settings
+from emulator.testing import RunningEmulator
 from tests.apis.bitcoinaverage.conftest import KEYS, signature
-from tests.clients.server import running
 from tests.conftest import START, START_TEXT
 
 JSON_BODY = {"content-type": "application/json"}
@@ -76,7 +76,8 @@ class Server:
 @pytest.fixture(scope="module")
 def running_server() -> Iterator[Server]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
+        base = served.url
         yield Server(base, http)
 
 
@@ -359,7 +360,8 @@ def masked(text: str) -> bytes:
 def test_one_payload_many_subscribers_and_a_slow_consumer_is_dropped() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, ws_queue_limit=10))
     connections = app.state.connections
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
+        base = served.url
         server = Server(base, http)
         host, port = base.removeprefix("http://").split(":")
         slow = socket.socket()

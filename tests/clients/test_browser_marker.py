@@ -14,7 +14,20 @@ def without_chromium(**env: str) -> subprocess.Popen[str]:
     """pytest on one browser test, in a child process that sees no Chromium."""
     environment = {k: v for k, v in os.environ.items() if k != "EMULATOR_REQUIRE_BROWSER"}
     environment.update(EMULATOR_CHROMIUM="/nonexistent/chromium", **env)
-    command = [sys.executable, "-m", "pytest", "-q", "-rsfE", "-n", "0", "-p", "no:cacheprovider", BROWSER_TEST]
+    unrelated = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:anyio")  # seconds of start-up each
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-rsfE",
+        "-n",
+        "0",
+        "-p",
+        "no:cacheprovider",
+        *unrelated,
+        BROWSER_TEST,
+    ]
     return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
 
 

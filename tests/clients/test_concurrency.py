@@ -3,10 +3,11 @@
 import threading
 
 import httpx
+import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 from tests.conftest import START_TEXT
 
 READS = [
@@ -19,15 +20,18 @@ READS = [
 ]
 
 
-def test_requests_during_an_advance_are_served_between_chunks() -> None:
+# half an hour of market by default, three hours under `long`: either is thousands of one-second chunks
+@pytest.mark.parametrize("hours", [pytest.param(0.5, id="quick"), pytest.param(3, id="long", marks=pytest.mark.long)])
+def test_requests_during_an_advance_are_served_between_chunks(hours: float) -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
     statuses: list[int] = []
     done = threading.Event()
-    with running(app) as base:
+    with RunningEmulator(app=app) as served:
+        base = served.url
 
         def advance() -> None:
             with httpx.Client(base_url=base, timeout=120) as http:
-                statuses.append(http.post("/_emulator/clock/advance", json={"seconds": 3 * 3600}).status_code)
+                statuses.append(http.post("/_emulator/clock/advance", json={"seconds": hours * 3600}).status_code)
             done.set()
 
         def read() -> None:

@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 from tests.conftest import START, START_TEXT
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -68,7 +68,8 @@ def advance(driver: WebDriver, seconds: int) -> None:
 def test_dashboard_follows_the_market_and_steers_it(browser: webdriver.Chrome) -> None:
     app = create_app(Settings(seed=1, clock="manual", start=START_TEXT))
     wait = WebDriverWait(browser, WAIT, poll_frequency=0.05)
-    with running(app) as base:
+    with RunningEmulator(app=app) as served:
+        base = served.url
         browser.get(f"{base}/_t/{TENANT}/_emulator/ui")
         assert browser.title == "btc-market-emulator dashboard"
 
@@ -130,7 +131,8 @@ def test_the_page_shows_the_running_scenario_and_fits_1400_pixels(browser: webdr
     app = create_app(Settings(seed=1, clock="manual", start=START_TEXT))
     wait = WebDriverWait(browser, WAIT, poll_frequency=0.05)
     browser.set_window_size(1400, 1000)
-    with running(app) as base:
+    with RunningEmulator(app=app) as served:
+        base = served.url
         started = httpx.post(f"{base}/_t/{TENANT}/_emulator/scenario", json={"name": "flash-crash-2011-06-19"})
         assert started.status_code == 200
         browser.get(f"{base}/_t/{TENANT}/_emulator/ui")

@@ -6,52 +6,47 @@ import re
 import httpx
 import pytest
 
-from emulator.app import create_app
-from emulator.settings import Settings
-from tests.clients.server import running
-from tests.conftest import START_TEXT
+from emulator.testing import RunningEmulator
 
 URL_ATTRIBUTE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\s*:\s*['"]([^'"]+)['"]""")
 
 
-def test_the_doc_pages_refer_only_to_the_emulator() -> None:
-    with running(create_app(Settings(clock="manual", start=START_TEXT))) as base:
-        for page in ("/docs", "/redoc"):
-            html = httpx.get(base + page).text
-            assert "cdn" not in html.lower() and "fonts.googleapis" not in html
-            referred = [a or b for a, b in URL_ATTRIBUTE.findall(html)]
-            assert referred, page
-            assert all(url.startswith("/") and not url.startswith("//") for url in referred), referred
-            for url in referred:
-                if url.startswith("/docs/assets/"):
-                    asset = httpx.get(base + url)
-                    assert asset.status_code == 200 and len(asset.content) > 1000, url
-        assert (
-            httpx.get(base + "/docs/assets/swagger-ui-bundle.js").headers["content-type"].startswith("text/javascript")
-        )
-        assert httpx.get(base + "/docs/assets/..%2Fcore.py").status_code == 404
+def test_the_doc_pages_refer_only_to_the_emulator(emulator_server: RunningEmulator) -> None:
+    base = emulator_server.url  # the session's server: the pages are the same for every tenant
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(base + page).text
+        assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+        referred = [a or b for a, b in URL_ATTRIBUTE.findall(html)]
+        assert referred, page
+        assert all(url.startswith("/") and not url.startswith("//") for url in referred), referred
+        for url in referred:
+            if url.startswith("/docs/assets/"):
+                asset = httpx.get(base + url)
+                assert asset.status_code == 200 and len(asset.content) > 1000, url
+    assert httpx.get(base + "/docs/assets/swagger-ui-bundle.js").headers["content-type"].startswith("text/javascript")
+    assert httpx.get(base + "/docs/assets/..%2Fcore.py").status_code == 404
 
 
 @pytest.mark.browser
-def test_swagger_ui_and_redoc_render_from_the_emulator_alone(browser: object) -> None:
+def test_swagger_ui_and_redoc_render_from_the_emulator_alone(browser: object, emulator_server: RunningEmulator) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
 
     assert isinstance(browser, WebDriver)
-    with running(create_app(Settings(clock="manual", start=START_TEXT))) as base:
-        wait = WebDriverWait(browser, 30, poll_frequency=0.1)
-        browser.get(base + "/docs")
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) > 50)
-        assert "data/ticker.php" in browser.find_element(By.ID, "swagger-ui").text
-        loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-        assert loaded and all(url.startswith(base) for url in loaded), loaded
+    base = emulator_server.url  # the session's server: the pages are the same for every tenant
+    wait = WebDriverWait(browser, 30, poll_frequency=0.1)
+    browser.get(base + "/docs")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) > 50)
+    assert "data/ticker.php" in browser.find_element(By.ID, "swagger-ui").text
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(base) for url in loaded), loaded
 
-        browser.get(base + "/redoc")
-        wait.until(lambda d: "constants/symbols" in d.find_element(By.TAG_NAME, "body").text)
-        loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-        assert f"{base}/docs/assets/redoc.standalone.js" in loaded and f"{base}/openapi.json" in loaded
-        # ReDoc's own logo is on Redocly's CDN: the page's policy stops the browser before it asks
-        blocked = " ".join(e["message"] for e in browser.get_log("browser") if "has been blocked" in e["message"])
-        offsite = [url for url in loaded if not url.startswith(base)]
-        assert all(url in blocked and "Content Security Policy" in blocked for url in offsite), (offsite, blocked)
+    browser.get(base + "/redoc")
+    wait.until(lambda d: "constants/symbols" in d.find_element(By.TAG_NAME, "body").text)
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert f"{base}/docs/assets/redoc.standalone.js" in loaded and f"{base}/openapi.json" in loaded
+    # ReDoc's own logo is on Redocly's CDN: the page's policy stops the browser before it asks
+    blocked = " ".join(e["message"] for e in browser.get_log("browser") if "has been blocked" in e["message"])
+    offsite = [url for url in loaded if not url.startswith(base)]
+    assert all(url in blocked and "Content Security Policy" in blocked for url in offsite), (offsite, blocked)

@@ -8,8 +8,8 @@ import httpx
 from emulator.app import create_app
 from emulator.cli import banner
 from emulator.settings import Settings
+from emulator.testing import RunningEmulator
 from tests.apis.bitcoinaverage.conftest import KEYS
-from tests.clients.server import running
 from tests.conftest import START_TEXT
 
 ENTERPRISE = {"x-ba-key": KEYS["enterprise"][0]}
@@ -17,7 +17,8 @@ ENTERPRISE = {"x-ba-key": KEYS["enterprise"][0]}
 
 def test_every_url_serve_prints_answers_and_the_indexes_list_what_is_there() -> None:
     settings = Settings(clock="manual", start=START_TEXT)
-    with running(create_app(settings)) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=create_app(settings)) as served, httpx.Client(base_url=served.url) as http:
+        base = served.url
         port = int(base.rsplit(":", 1)[1])
         printed = re.findall(r"http://[^\s)]+", banner(settings, port, 1))
         assert len(printed) >= 6
@@ -52,6 +53,7 @@ def test_every_url_serve_prints_answers_and_the_indexes_list_what_is_there() -> 
 
 
 def test_the_control_index_lists_only_what_this_server_has() -> None:
-    with running(create_app(Settings(clock="manual", admin=False))) as base:
+    with RunningEmulator(app=create_app(Settings(clock="manual", admin=False))) as served:
+        base = served.url
         listed = {r["path"] for r in httpx.get(base + "/_emulator/").json()["routes"]}
     assert listed == {"/_emulator/health", "/_emulator/ready"}

@@ -4,13 +4,14 @@ import httpx
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 from tests.conftest import START_TEXT
 
 
 def test_multipart_orders_and_cookie_session_over_a_real_socket() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
-    with running(app) as base, httpx.Client(base_url=base) as client:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as client:
+        base = served.url
         login = client.post("/code/login.php", files={"name": (None, "bob"), "pass": (None, "bob-pass")})
         assert login.json() == {"status": "Logged in.", "user": "bob"}
         assert "mtgox_session" in client.cookies

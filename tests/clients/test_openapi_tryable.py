@@ -12,8 +12,8 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
+from emulator.testing import RunningEmulator
 from tests.apis.bitcoinaverage.conftest import KEYS
-from tests.clients.server import running
 from tests.conftest import START_TEXT
 
 NEED_QUERY = ("/indices/ticker/custom/", "/convert/")  # want query parameters too (?exchanges=, ?from=)
@@ -24,8 +24,8 @@ KEYED = "/weighting/exchanges"  # the anonymous plan may not call it: 403 withou
 def http() -> Iterator[httpx.Client]:
     """One server for the module: its document (examples rendered once) is what every test reads."""
     with (
-        running(create_app(Settings(clock="manual", start=START_TEXT))) as base,
-        httpx.Client(base_url=base, timeout=30) as client,
+        RunningEmulator(app=create_app(Settings(clock="manual", start=START_TEXT))) as served,
+        httpx.Client(base_url=served.url, timeout=30) as client,
     ):
         yield client
 

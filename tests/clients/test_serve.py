@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from emulator.server import free_port
+from emulator.testing import EmulatorProcess, RunningEmulator
 
 
 def test_console_script_serves_ready_within_two_seconds() -> None:
@@ -17,32 +17,17 @@ def test_console_script_serves_ready_within_two_seconds() -> None:
         "btc-market-emulator"
     )
     assert script, "the console script is installed with the package"
-    port = free_port()
     started = time.monotonic()
-    process = subprocess.Popen(
-        [script, "serve", "--port", str(port), "--seed", "5", "--clock", "manual"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        ready = None
-        while time.monotonic() - started < 2.0:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/_emulator/ready", timeout=0.5)
-                if ready.status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.02)
-        assert ready is not None and ready.status_code == 200, "not ready within 2 s"
+    with EmulatorProcess("--seed", "5", "--clock", "manual", command=[script]) as served:
+        up = time.monotonic() - started  # the banner is printed once the app has started
+        ready = httpx.get(f"{served.url}/_emulator/ready", timeout=5)
+        assert ready.status_code == 200
         assert ready.json()["seed"] == 5
-        clock = httpx.get(f"http://127.0.0.1:{port}/_emulator/clock").json()
+        clock = httpx.get(f"{served.url}/_emulator/clock").json()
         assert clock["mode"] == "manual"
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=5)
-    assert f"http://127.0.0.1:{port}/_emulator/" in output, "serve prints the URLs it listens on"
-    assert f"ws://127.0.0.1:{port}/mtgox" in output
+    assert up < 2.0, f"ready after {up:.2f} s"
+    assert f"{served.url}/_emulator/" in served.stdout, "serve prints the URLs it listens on"
+    assert f"{served.ws_url}/mtgox" in served.stdout
 
 
 def test_python_dash_m_emulator_shows_help() -> None:
@@ -58,10 +43,10 @@ def test_the_pure_python_stack_serves_where_the_fast_one_cannot_install() -> Non
 
     from emulator.app import create_app
     from emulator.settings import Settings
-    from tests.clients.server import running
 
     app = create_app(Settings(seed=5, clock="manual", start="2011-07-10T00:00:00Z"))
-    with running(app, loop="asyncio", http="h11") as url:
+    with RunningEmulator(app=app, loop="asyncio", http="h11") as served:
+        url = served.url
         ticker = httpx.get(f"{url}/code/data/ticker.php", timeout=5)
         assert ticker.status_code == 200 and "ticker" in ticker.json()
         with connect(url.replace("http", "ws", 1) + "/mtgox", open_timeout=5) as ws:

@@ -11,21 +11,19 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
 from emulator.apis.mtgox.websocket import DEPTH, TICKER, TRADES
-from emulator.app import create_app
-from emulator.settings import Settings
+from emulator.testing import Emulator
 from tests.clients.mtgox_ws import of_kind, open_socket, read_all
-from tests.clients.server import running
-from tests.conftest import START_TEXT
 
 ALICE = {"name": "alice", "pass": "alice-pass"}
 BOB = {"name": "bob", "pass": "bob-pass"}
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[str, httpx.Client]]:
-    app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
-    with running(app) as base, httpx.Client(base_url=base) as http:
-        yield base, http
+def server(emulator: Emulator) -> Iterator[tuple[str, httpx.Client]]:
+    """This test's own tenant on the session's server (the plugin's `emulator` fixture), a quiet market."""
+    emulator.reset(flow=False)
+    with httpx.Client(base_url=emulator.http_url) as http:
+        yield emulator.http_url, http
 
 
 def fault(http: httpx.Client, **spec: Any) -> dict[str, Any]:
@@ -77,7 +75,8 @@ def test_duplicate_sends_a_trade_twice(server: tuple[str, httpx.Client]) -> None
 
 def test_reorder_swaps_with_the_next_frame(server: tuple[str, httpx.Client]) -> None:
     base, http = server
-    fault(http, effect="ws_reorder", channel=DEPTH, count=1)  # by UUID this time
+    # held until the next frame; a wall-clock bound far beyond a loaded machine's pause between two bids
+    fault(http, effect="ws_reorder", channel=DEPTH, count=1, latency_ms=30_000)  # by UUID this time
     with connected(base) as ws:
         for price in ("10", "11", "12"):
             bid(http, price)

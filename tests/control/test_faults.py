@@ -10,7 +10,7 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 from emulator.app import create_app
 from emulator.market.faults import FaultBook, faults_of
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 from tests.conftest import START_TEXT, default_world
 
 TICKER = "/code/data/ticker.php"
@@ -152,7 +152,7 @@ def test_reset_breaks_the_in_process_connection(quiet: TestClient) -> None:
 
 def test_reset_over_a_socket_is_a_broken_connection() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
         assert http.post("/_emulator/faults", json={"effect": "reset", "path": TICKER, "count": 1}).status_code == 201
         with pytest.raises(httpx.TransportError):
             http.get(TICKER)

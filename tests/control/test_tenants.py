@@ -5,8 +5,8 @@ from starlette.testclient import TestClient
 
 from emulator.app import create_app
 from emulator.settings import Settings
+from emulator.testing import RunningEmulator
 from tests.clients.mtgox_ws import of_kind, open_socket, read_all
-from tests.clients.server import running
 from tests.conftest import START_TEXT
 
 ALICE = {"name": "alice", "pass": "alice-pass"}
@@ -15,7 +15,8 @@ BOB = {"name": "bob", "pass": "bob-pass"}
 
 def test_two_tenants_trade_at_the_same_time_and_never_see_each_other() -> None:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
-    with running(app) as base, httpx.Client(base_url=base) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url) as http:
+        base = served.url
         red, blue = f"{base}/_t/red", f"{base}/_t/blue"
         since = http.get(f"{red}/code/data/getTrades.php").json()[-1]["tid"]
         with open_socket(red) as red_ws, open_socket(blue) as blue_ws:

@@ -11,7 +11,7 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clients.server import running
+from emulator.testing import RunningEmulator
 from tests.conftest import START_TEXT
 
 DEPTH, TICKER, TRADES = "/code/data/getDepth.php", "/code/data/ticker.php", "/code/data/getTrades.php"
@@ -22,14 +22,14 @@ BOB = {"name": "bob", "pass": "bob-pass"}
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
-    with running(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url, timeout=30) as client:
         yield client
 
 
 @pytest.fixture
 def quiet_http() -> Iterator[httpx.Client]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
-    with running(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url, timeout=30) as client:
         yield client
 
 
@@ -99,13 +99,15 @@ def test_stale_fault_cache_is_forgotten_on_reset_and_restore(quiet_http: httpx.C
 def test_a_served_scenario_runs_on_its_own_seed_everywhere() -> None:
     """Case 4: serve, replay, POST /_emulator/scenario and reset agree on the scenario's seed (19)."""
     app = create_app(Settings(clock="manual", scenario="flash-crash-2011-06-19"))
-    with running(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+    with RunningEmulator(app=app) as served, httpx.Client(base_url=served.url, timeout=30) as http:
+        base = served.url
         assert http.get("/_emulator/ready").json()["seed"] == 19
         assert http.post("/_emulator/reset", json={}).json()["seed"] == 19
         assert http.post("/_emulator/scenario", json={"name": "thin-book"}).json()["seed"] == 5
         assert http.post("/_emulator/scenario", json={"name": "thin-book", "seed": 3}).json()["seed"] == 3
     pinned = create_app(Settings(clock="manual", scenario="flash-crash-2011-06-19", seed=4))
-    with running(pinned) as base:
+    with RunningEmulator(app=pinned) as served:
+        base = served.url
         assert httpx.get(f"{base}/_emulator/ready").json()["seed"] == 4
     command = [sys.executable, "-m", "emulator", "replay", "flash-crash-2011-06-19", "--until", "2s", "--out", "-"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)

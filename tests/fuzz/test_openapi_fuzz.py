@@ -58,9 +58,9 @@ def _manual_clock() -> None:
             world.clock = Clock(world.now, "manual", 1.0, world.wall)
 
 
-# A quick run by default (every operation, a couple of cases each: the README's test command stays
+# A quick run by default (every operation, one generated case each: the README's test command stays
 # short); the long run (marker `long`, run by .ci/run) tries many more inputs per operation.
-QUICK, LONG = 2, 30
+QUICK, LONG = 1, 30
 SETTINGS = settings(
     max_examples=QUICK,
     deadline=None,

@@ -21,8 +21,8 @@ from emulator.apis.mtgox.websocket import DEPTH, PUBLIC, TICKER, TRADES
 from emulator.app import create_app
 from emulator.settings import Settings
 from emulator.streaming import MAX_FRAME
+from emulator.testing import RunningEmulator
 from tests.clients.mtgox_ws import of_kind, open_socket, read_all
-from tests.clients.server import running
 from tests.conftest import START_TEXT
 
 CLEAN_CLOSES = {1003, 1007, 1009}
@@ -58,7 +58,12 @@ frames = st.one_of(
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, httpx.Client, ClientConnection]]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
-    with running(app) as base, httpx.Client(base_url=base) as http, open_socket(base) as watcher:
+    with (
+        RunningEmulator(app=app) as served,
+        httpx.Client(base_url=served.url) as http,
+        open_socket(served.url) as watcher,
+    ):
+        base = served.url
         read_all(watcher, quiet_for=0.2)
         yield base, http, watcher
 

@@ -24,9 +24,10 @@ from emulator.app import create_app
 from emulator.engine.events import BalanceChange
 from emulator.market.world import World
 from emulator.settings import Settings
+from emulator.testing import EmulatorProcess, RunningEmulator
 from tests.clients.mtgox_ws import open_socket
 from tests.conftest import START_TEXT
-from tests.soak.conftest import rss_bytes, serving, serving_process, size
+from tests.soak.conftest import rss_bytes, size
 
 pytestmark = pytest.mark.soak
 BA_KEY = {"x-ba-key": "EnterpriseDemoPublicKey0000000000000000000"}  # unlimited plan: no 429s
@@ -65,7 +66,9 @@ async def _load(base: str, routes: list[tuple[str, dict[str, str]]], total: int,
 def test_hot_routes_under_load_answer_every_request(soak_size: str) -> None:
     """The server runs in a child process (as `serve` runs it), so the load does not share its GIL."""
     total, concurrency = int(size(soak_size, 500, 50_000)), int(size(soak_size, 20, 100))
-    with serving_process() as url:
+    flags = ("--clock", "manual", "--seed", "7", "--start", START_TEXT)
+    with EmulatorProcess(*flags) as served:
+        url = served.url
         last = httpx.get(url + "/code/data/getTrades.php").json()[-1]["tid"]
         since = str(int(last) - 50)
         started = time.perf_counter()
@@ -88,7 +91,7 @@ def _cycle(base: str) -> None:
 def test_websocket_cycles_leak_neither_memory_nor_tasks(soak_size: str) -> None:
     cycles = int(size(soak_size, 60, 5_000))
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
-    with serving(app) as served:
+    with RunningEmulator(app=app) as served:
         connections = app.state.connections
 
         def settled() -> tuple[int, int]:
@@ -146,7 +149,7 @@ def test_a_market_at_1000x_conserves_funds(soak_size: str) -> None:
     flows = world.bus.subscribe(["balance"], maxsize=10**8)
     before = world.engine.ledger.totals()
     started_at = world.now
-    with serving(app) as served:
+    with RunningEmulator(app=app) as served:
         statuses = asyncio.run(_trade_while_running(served.url, seconds))
     world.clock.configure(mode="manual")  # the server has stopped: nothing else touches the world now
     after = world.engine.ledger.totals()
