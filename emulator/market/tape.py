@@ -334,7 +334,11 @@ class TapePlayer:
         self.source = source
         self.start = start
         self.reader = TapeReader(source)
-        self.pending = self.reader.seek(start)
+        try:
+            self.pending = self.reader.seek(start)
+        except BaseException:
+            self.reader.close()  # a tape refused at its start leaves no file open
+            raise
         self.played = 0
         self.error: str | None = None
         self.last_price: int | None = None
@@ -543,19 +547,23 @@ class TapePlayer:
         player.source = source
         player.start = int(state["start"])
         player.reader = TapeReader(source)
-        offset = int(state["offset"])
-        if not 0 <= offset <= player.reader.size:
-            raise ValueError("the tape position is outside the tape")
-        player.reader._goto(offset)
-        player.reader.line = state["line"]
-        player.reader.at, player.reader.at_line = state["at"]
-        player.reader.last_time = state["last_time"]
-        player.reader.skipped = int(state["skipped"])
-        pending = state["pending"]
-        player.pending = TapeTrade(*pending) if pending is not None else None
-        player.played = int(state["played"])
-        player.error = state["error"]
-        player.last_price = state["last_price"]
+        try:
+            offset = int(state["offset"])
+            if not 0 <= offset <= player.reader.size:
+                raise ValueError("the tape position is outside the tape")
+            player.reader._goto(offset)
+            player.reader.line = state["line"]
+            player.reader.at, player.reader.at_line = state["at"]
+            player.reader.last_time = state["last_time"]
+            player.reader.skipped = int(state["skipped"])
+            pending = state["pending"]
+            player.pending = TapeTrade(*pending) if pending is not None else None
+            player.played = int(state["played"])
+            player.error = state["error"]
+            player.last_price = state["last_price"]
+        except BaseException:
+            player.reader.close()  # a snapshot refused part way leaves no file open
+            raise
         return player
 
     def close(self) -> None:
