@@ -245,7 +245,7 @@ def _run(args: argparse.Namespace, settings: "Settings", sock: socket.socket, st
 def exposure_warning(settings: "Settings") -> str | None:
     """One line when the control API is open to the network: anyone who reaches the port could
     reset worlds, restore balances or add fault rules."""
-    from emulator.guards import is_loopback
+    from emulator.edge.guards import is_loopback
 
     if settings.admin and not settings.admin_token and not is_loopback(settings.host):
         return (

@@ -8,6 +8,7 @@ from fastapi import HTTPException, Request
 from pydantic import AfterValidator, BaseModel, Field
 
 from emulator.control.auth import control_router
+from emulator.edge.tenancy import DEFAULT, WorldRegistry, tenant_of, world_of
 from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
 from emulator.market.clock import MICROS, checked_instant
@@ -16,7 +17,6 @@ from emulator.market.tape import TapeError, scenario_tape
 from emulator.market.tape import check as check_tape
 from emulator.market.world import FEE_PERCENT, World, parse_instant, unit_scale
 from emulator.responses import JSON
-from emulator.tenancy import DEFAULT, WorldRegistry, tenant_of, world_of
 
 if TYPE_CHECKING:
     from emulator.market.scenario import Scenario

@@ -41,11 +41,12 @@ from emulator.apis.bitcoinaverage.market import Ticker, View
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
 from emulator.apis.bitcoinaverage.query import parse_query
+from emulator.apis.bitcoinaverage.surface import HOT_TICKER, PREFIXES, error
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
+from emulator.edge.tenancy import world_of
 from emulator.market.clock import MICROS
 from emulator.market.world import World
 from emulator.responses import JSON, Rendered
-from emulator.tenancy import world_of
 
 router = APIRouter()  # plain routes (see `get`) and the websockets
 Endpoint = Callable[..., Response]  # (request, **path parameters) -> answer
@@ -58,7 +59,6 @@ HASH = re.compile(r"[0-9a-fA-F]{64}")
 NUMBER = re.compile(r"[0-9]{1,20}(\.[0-9]{0,20})?")
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59
 MAX_AMOUNT = Decimal(10) ** 12
-PREFIXES = ("constants", "indices", "exchanges", "weighting", "convert", "blockchain", "websocket")
 
 
 class Context:
@@ -83,10 +83,6 @@ class Context:
     @property
     def now(self) -> int:
         return self.world.now // MICROS
-
-
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSON:
-    return JSON({"success": False, "error": message}, status_code=status, headers=headers)
 
 
 def serve(
@@ -756,6 +752,6 @@ async def _hot_ticker(request: Request) -> Response:
 
 
 def hot_routes() -> list[Route]:
-    """The most polled read, for the fast lane (emulator.fastlane): upper-case symbols only; the route
+    """The most polled read, for the fast lane (emulator.edge.fastlane): upper-case symbols only; the route
     above serves every other spelling and every request the fast lane passes on."""
-    return [Route("/indices/{market:ba_market}/ticker/{symbol:ba_symbol}", _hot_ticker, methods=["GET"])]
+    return [Route(HOT_TICKER, _hot_ticker, methods=["GET"])]

@@ -1,0 +1,71 @@
+"""The request pipeline: the one way a request is served, whether it came through the middleware
+stack or the fast lane (emulator.edge.fastlane).
+
+For an emulated API's request (its path is one of emulator.surfaces'), `serve_api` records it in the
+world's journal (emulator.edge.journal), applies the world's HTTP fault rules (emulator.faults.http)
+and answers an exception no route expected in the API's own style (emulator.edge.boundary), in that
+order, around whatever serves the request: the router on the middleware way, the hot endpoint
+itself in the fast lane. The two ways cannot differ in any of that, only in how they got there.
+
+`Edge` is the middleware way's one middleware: it picks the tenant (`/_t/<tenant>/` or
+`X-Emulator-Tenant`), then serves an API request through `serve_api`, guards control requests
+(Origin, content type) and adds the page headers (emulator.edge.guards).
+"""
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator.edge.boundary import guarded
+from emulator.edge.guards import control_problem, is_control, is_page, refuse, with_page_headers
+from emulator.edge.journal import recorded
+from emulator.edge.tenancy import TenantError, find_world, select_tenant
+from emulator.faults.http import gate, quiet_server_log
+from emulator.market.world import World
+from emulator.surfaces import Surface, surface_of
+
+
+async def serve_api(world: World, surface: Surface, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+    """Serve a request of `surface`'s API in `world` with `app`: journaled, faulted, guarded."""
+
+    async def faulted(scope: Scope, receive: Receive, send: Send) -> None:
+        await gate(world, surface, scope, receive, send, checked if scope["type"] == "http" else app)
+
+    async def checked(scope: Scope, receive: Receive, send: Send) -> None:
+        await guarded(surface, scope, receive, send, app)
+
+    await recorded(world, surface, scope, receive, send, faulted)
+
+
+class Edge:
+    """Every HTTP and websocket request of the middleware way (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        quiet_server_log()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        scope = select_tenant(scope)
+        path: str = scope["path"]
+        surface = surface_of(path)
+        if surface is not None:
+            try:
+                world = find_world(scope)
+            except TenantError:  # the route meets it again and answers it (create_app's handler)
+                world = None
+            if world is not None:
+                await serve_api(world, surface, scope, receive, send, self.app)
+                return
+        if kind == "websocket":
+            await self.app(scope, receive, send)
+            return
+        if is_control(path):
+            problem = control_problem(scope)
+            if problem is not None:
+                await refuse(scope, receive, send, *problem)
+                return
+        elif is_page(path):
+            send = with_page_headers(send)
+        await guarded(surface, scope, receive, send, self.app)
