@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from emulator.market.defaults import DEFAULT_SEED, DEFAULT_START
+
 if TYPE_CHECKING:
     import httpx  # only the two ASGI fixtures need it, and they say so when it is missing
     from fastapi import FastAPI
@@ -45,7 +47,6 @@ if TYPE_CHECKING:
     from emulator.server import EmulatorServer
     from emulator.settings import Settings
 
-DEFAULT_START = "2011-07-10T00:00:00Z"
 MAX_TENANTS = 10_000
 TENANT_HEADER = "X-Emulator-Tenant"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -267,7 +268,7 @@ async def _forget_soon(app: FastAPI, tenant: str) -> None:  # on the server's lo
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("btc-market-emulator")
     for name, text in (
-        ("seed", "seed of every test's world (default: EMULATOR_SEED, else 1)"),
+        ("seed", f"seed of every test's world (default: EMULATOR_SEED, else {DEFAULT_SEED})"),
         ("start", f"market start instant, ISO 8601 or unix seconds (default: EMULATOR_START, else {DEFAULT_START})"),
         ("flow", "'false' for quiet markets: no agents' book, no order flow (default: EMULATOR_FLOW, else true)"),
     ):

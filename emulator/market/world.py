@@ -21,6 +21,7 @@ from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
 from emulator.market.clock import EARLIEST, LATEST, MICROS, Clock, Mode, wall_micros
 from emulator.market.clock import parse_instant as parse_instant  # re-exported: where callers look for it
+from emulator.market.defaults import DEFAULT_SEED
 from emulator.market.flow import RandomFlow
 from emulator.market.memo import fresh_identity
 from emulator.market.models import MODELS, Model
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # a world without a scenario starts without the scenario sche
     from emulator.market.scenario import Scenario, Step
 
 CURRENCIES = ("USD",)
-DEFAULT_SEED = 1
 FEE_PERCENT = PPM // 100  # fees are given in percent and kept in parts per million
 RESET = "reset"  # published on the "reset" topic when the world is rebuilt or restored
 WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
