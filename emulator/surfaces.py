@@ -56,7 +56,3 @@ def surface_of(path: str) -> Surface | None:
             return surface
     return None
 
-
-def api_of(path: str) -> str | None:
-    surface = surface_of(path)
-    return surface.name if surface is not None else None
