@@ -61,11 +61,11 @@ class Edge:
         if kind == "websocket":
             await self.app(scope, receive, send)
             return
+        if is_page(path):  # the dashboard is a page of the control API: both apply
+            send = with_page_headers(send)
         if is_control(path):
             problem = control_problem(scope)
             if problem is not None:
                 await refuse(scope, receive, send, *problem)
                 return
-        elif is_page(path):
-            send = with_page_headers(send)
         await guarded(surface, scope, receive, send, self.app)
