@@ -55,4 +55,3 @@ def surface_of(path: str) -> Surface | None:
         if surface.owns(path):
             return surface
     return None
-

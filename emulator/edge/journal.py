@@ -1,7 +1,7 @@
 """The request journal: what each tenant's clients asked and what they got, for tests to assert on.
 
 The request pipeline (emulator.edge.pipeline, the same for the middleware way and the fast lane)
-serves every API request through `recorded`, outside the fault effects so that it records what the
+serves every API request as an `Exchange`, outside the fault effects so that it records what the
 client saw: one entry per request in `world.attachments["journal"]`, a `Journal` keeping the last
 10,000.
 Choices where the brief is silent:
@@ -32,7 +32,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import unquote_plus
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from emulator.faults.http import InjectedReset
 from emulator.market.clock import MICROS
@@ -177,57 +177,66 @@ def note(
     )
 
 
-async def recorded(world: World, surface: Surface, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
-    """Serve the request with `app`, recording it in the world's journal (see the module docstring)."""
-    websocket = scope["type"] == "websocket"
-    started, wall = time.perf_counter(), time.time()
-    market = world.clock.now()
-    status: int | None = None
-    body = bytearray()
-    recorded = False
+class Exchange:
+    """One API request on its way through the pipeline (emulator.edge.pipeline), as the journal
+    sees it: its `receive` keeps the first BODY_PEEK bytes of the body (for an identity sent in a
+    form), its `send` notes the status; `done` or `failed` records the entry, once. A websocket
+    handshake is recorded when it is decided."""
 
-    def record(error: str | None = None) -> None:
-        nonlocal recorded
-        if not recorded:
-            recorded = True
-            note(world, scope, surface, status, market, wall, started, bytes(body), error)
+    __slots__ = ("body", "downstream", "recorded", "scope", "start", "status", "surface", "upstream", "world")
 
-    async def peek() -> Message:
-        message = await receive()
+    def __init__(self, world: World, surface: Surface, scope: Scope, receive: Receive, send: Send) -> None:
+        self.world = world
+        self.surface = surface
+        self.scope = scope
+        self.upstream = receive
+        self.downstream = send
+        self.status: int | None = None
+        self.body = bytearray()
+        self.start = (time.perf_counter(), time.time(), world.clock.now())
+        self.recorded = False
+
+    def record(self, error: str | None = None) -> None:
+        if not self.recorded:
+            self.recorded = True
+            started, wall, market = self.start
+            note(self.world, self.scope, self.surface, self.status, market, wall, started, bytes(self.body), error)
+
+    async def receive(self) -> Message:
+        message = await self.upstream()
+        body = self.body
         if message["type"] == "http.request" and len(body) < BODY_PEEK:
             body.extend(message.get("body", b"")[: BODY_PEEK - len(body)])
         return message
 
-    async def watch(message: Message) -> None:
-        nonlocal status
+    async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
-            status = message["status"]
+            self.status = message["status"]
         elif kind == "websocket.accept":
-            status = 101
-            record()
-        elif kind == "websocket.close" and status is None:
-            status = 403
-            record()
+            self.status = 101
+            self.record()
+        elif kind == "websocket.close" and self.status is None:
+            self.status = 403
+            self.record()
         elif kind == "websocket.http.response.start":
-            status = message["status"]
-            record()
-        await send(message)
+            self.status = message["status"]
+            self.record()
+        await self.downstream(message)
 
-    try:
-        await app(scope, peek if not websocket else receive, watch)
-    except InjectedReset:
-        status = None
-        record("connection reset")
-        raise
-    except asyncio.CancelledError:  # the client went away mid-request
-        record("cancelled")
-        raise
-    except BaseException:
-        if websocket and status is None:
-            status = 500
-        record("server error" if status is None or status >= 500 else None)
-        raise
-    if websocket and status is None:
-        status = 403
-    record()
+    def done(self) -> None:
+        if self.scope["type"] == "websocket" and self.status is None:
+            self.status = 403
+        self.record()
+
+    def failed(self, exc: BaseException) -> None:
+        """Record a request that ended in `exc` (which goes on up)."""
+        if isinstance(exc, InjectedReset):
+            self.status = None
+            self.record("connection reset")
+        elif isinstance(exc, asyncio.CancelledError):  # the client went away mid-request
+            self.record("cancelled")
+        else:
+            if self.scope["type"] == "websocket" and self.status is None:
+                self.status = 500
+            self.record("server error" if self.status is None or self.status >= 500 else None)

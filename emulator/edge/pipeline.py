@@ -6,6 +6,8 @@ world's journal (emulator.edge.journal), applies the world's HTTP fault rules (e
 and answers an exception no route expected in the API's own style (emulator.edge.boundary), in that
 order, around whatever serves the request: the router on the middleware way, the hot endpoint
 itself in the fast lane. The two ways cannot differ in any of that, only in how they got there.
+A world without fault rules skips the fault layer, which would only pass the request on, and has
+its boundary in `serve_api` itself: the polled reads go through as few coroutines as can be.
 
 `Edge` is the middleware way's one middleware: it picks the tenant (`/_t/<tenant>/` or
 `X-Emulator-Tenant`), then serves an API request through `serve_api`, guards control requests
@@ -14,25 +16,39 @@ itself in the fast lane. The two ways cannot differ in any of that, only in how 
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from emulator.edge.boundary import guarded
+from emulator.edge.boundary import guard, guarded, internal_error
 from emulator.edge.guards import control_problem, is_control, is_page, refuse, with_page_headers
-from emulator.edge.journal import recorded
+from emulator.edge.journal import Exchange
 from emulator.edge.tenancy import TenantError, find_world, select_tenant
-from emulator.faults.http import gate, quiet_server_log
+from emulator.faults.http import InjectedReset, gate, quiet_server_log
+from emulator.faults.rules import has_http_faults
 from emulator.market.world import World
 from emulator.surfaces import Surface, surface_of
 
 
 async def serve_api(world: World, surface: Surface, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
     """Serve a request of `surface`'s API in `world` with `app`: journaled, faulted, guarded."""
-
-    async def faulted(scope: Scope, receive: Receive, send: Send) -> None:
-        await gate(world, surface, scope, receive, send, checked if scope["type"] == "http" else app)
-
-    async def checked(scope: Scope, receive: Receive, send: Send) -> None:
-        await guarded(surface, scope, receive, send, app)
-
-    await recorded(world, surface, scope, receive, send, faulted)
+    exchange = Exchange(world, surface, scope, receive, send)
+    http = scope["type"] == "http"
+    try:
+        if has_http_faults(world):
+            inner = guard(surface, app) if http else app
+            await gate(world, surface, scope, exchange.receive, exchange.send, inner)
+        elif http:  # no rules: `gate` would only pass the request on, and the boundary is this try
+            try:
+                await app(scope, exchange.receive, exchange.send)
+            except InjectedReset:
+                raise
+            except Exception:
+                if exchange.status is not None:  # half an answer is out: only dropping the connection tells
+                    raise
+                await internal_error(surface, scope)(scope, receive, exchange.send)
+        else:
+            await app(scope, exchange.receive, exchange.send)
+    except BaseException as exc:
+        exchange.failed(exc)
+        raise
+    exchange.done()
 
 
 class Edge:
