@@ -15,15 +15,16 @@ from emulator.apis.bitcoinaverage import openapi as bitcoinaverage_openapi
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
 from emulator.apis.mtgox import openapi as mtgox_openapi
 from emulator.apis.mtgox import routes as mtgox
-from emulator.boundary import ErrorBoundary
-from emulator.control import fault_routes, state_routes, tape_routes
 from emulator.control import routes as control
-from emulator.control.faults import FaultMiddleware
-from emulator.control.journal import JournalMiddleware
+from emulator.control import state_routes, tape_routes
 from emulator.dashboard import router as dashboard
 from emulator.docs import router as docs
-from emulator.fastlane import FastLane
-from emulator.guards import ControlRequestGuard, PageHeaders, host_problem, refuse
+from emulator.edge import journal_routes
+from emulator.edge.fastlane import FastLane
+from emulator.edge.guards import host_problem, refuse
+from emulator.edge.pipeline import Edge
+from emulator.edge.tenancy import TenantError, TooManyTenants, WorldRegistry, tenant_of
+from emulator.faults import routes as fault_routes
 from emulator.indexes import router as indexes
 from emulator.market.tape import TapeSource, scenario_tape
 from emulator.market.tape import check as check_tape
@@ -32,17 +33,16 @@ from emulator.openapi_examples import Examples
 from emulator.responses import JSON
 from emulator.settings import Settings
 from emulator.streaming import Connections
-from emulator.tenancy import TenantError, TenantMiddleware, TooManyTenants, WorldRegistry, tenant_of
 
 
 class EmulatorApp(FastAPI):
-    """FastAPI with a fast lane in front for the polled reads (see emulator.fastlane)."""
+    """FastAPI with a fast lane in front for the polled reads (see emulator.edge.fastlane)."""
 
     fast_lane = FastLane(())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            problem = host_problem(scope)  # before the fast lane too: DNS rebinding (emulator.guards)
+            problem = host_problem(scope)  # before the fast lane too: DNS rebinding (emulator.edge.guards)
             if problem is not None:
                 await refuse(scope, receive, send, 421, problem)
                 return
@@ -128,12 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.connections = connections
-    app.add_middleware(ErrorBoundary)  # innermost: a failing route still answers in its API's style
-    app.add_middleware(FaultMiddleware)  # the journal outside it records what clients saw
-    app.add_middleware(JournalMiddleware)
-    app.add_middleware(ControlRequestGuard)  # Origin and content type of control requests
-    app.add_middleware(PageHeaders)  # CSP, nosniff, no framing for the dashboard and the docs
-    app.add_middleware(TenantMiddleware)
+    app.add_middleware(Edge)  # tenant, journal, faults, error boundary, control guard, page headers
 
     @app.exception_handler(TenantError)
     async def tenant_error(request: Request, exc: TenantError) -> JSON:
@@ -157,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.admin:
         app.include_router(control.guarded)
         app.include_router(fault_routes.router)
+        app.include_router(journal_routes.router)
         app.include_router(state_routes.router)
         app.include_router(tape_routes.router)
     app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)

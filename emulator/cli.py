@@ -18,6 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from emulator import __version__
+from emulator.market.defaults import DEFAULT_SEED
 
 if TYPE_CHECKING:
     from emulator.server import EmulatorServer
@@ -57,7 +58,9 @@ def _serve_parser(commands: Any) -> None:
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; env EMULATOR_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8000, 0 picks a free one; env EMULATOR_PORT)")
-    serve.add_argument("--seed", type=int, help="world seed (default: the scenario's, else 1; env EMULATOR_SEED)")
+    serve.add_argument(
+        "--seed", type=int, help=f"world seed (default: the scenario's, else {DEFAULT_SEED}; env EMULATOR_SEED)"
+    )
     serve.add_argument("--speed", type=float, help="market seconds per wall second (env EMULATOR_SPEED)")
     serve.add_argument("--clock", choices=("realtime", "manual"), help="clock mode (env EMULATOR_CLOCK)")
     serve.add_argument("--start", help="market start instant, ISO 8601 or unix seconds (env EMULATOR_START)")
@@ -245,7 +248,7 @@ def _run(args: argparse.Namespace, settings: "Settings", sock: socket.socket, st
 def exposure_warning(settings: "Settings") -> str | None:
     """One line when the control API is open to the network: anyone who reaches the port could
     reset worlds, restore balances or add fault rules."""
-    from emulator.guards import is_loopback
+    from emulator.edge.guards import is_loopback
 
     if settings.admin and not settings.admin_token and not is_loopback(settings.host):
         return (
@@ -326,14 +329,16 @@ def parser() -> Parser:
     main_parser.add_argument("--version", action="version", version=f"btc-market-emulator {__version__}")
     commands = main_parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     _serve_parser(commands)
-    play = commands.add_parser("replay", help="run a scenario headless and write its messages as JSON lines")
-    play.add_argument("scenario", nargs="?", help="scenario name or file (optional with --tape)")
-    play.add_argument("--tape", help="a trade tape to play (bitcoincharts CSV); the clock starts at its first trade")
-    play.add_argument("--tape-skip-bad", action="store_true", help="skip and count the tape's malformed lines")
-    play.add_argument("--start", help="market start, ISO 8601 or unix seconds (a tape is entered there)")
-    play.add_argument("--seed", type=int, help="world seed (default: the scenario's, else 1)")
-    play.add_argument("--until", default="1h", help="market time to run: seconds or 30s, 10m, 1h (default 1h)")
-    play.add_argument("--out", default="-", help="output file (default: standard output)")
+    replay_parser = commands.add_parser("replay", help="run a scenario headless and write its messages as JSON lines")
+    replay_parser.add_argument("scenario", nargs="?", help="scenario name or file (optional with --tape)")
+    replay_parser.add_argument(
+        "--tape", help="a trade tape to play (bitcoincharts CSV); the clock starts at its first trade"
+    )
+    replay_parser.add_argument("--tape-skip-bad", action="store_true", help="skip and count the tape's malformed lines")
+    replay_parser.add_argument("--start", help="market start, ISO 8601 or unix seconds (a tape is entered there)")
+    replay_parser.add_argument("--seed", type=int, help=f"world seed (default: the scenario's, else {DEFAULT_SEED})")
+    replay_parser.add_argument("--until", default="1h", help="market time to run: seconds or 30s, 10m, 1h (default 1h)")
+    replay_parser.add_argument("--out", default="-", help="output file (default: standard output)")
     check = commands.add_parser("validate-scenario", help="check scenario files; errors name file, line and field")
     check.add_argument("files", nargs="+")
     return main_parser

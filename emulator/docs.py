@@ -56,7 +56,7 @@ async def openapi_document(request: Request) -> JSON:
 def with_policy(page: HTMLResponse) -> HTMLResponse:
     """The page with a Content-Security-Policy that runs its own inline start-up scripts (by hash)
     and the bundles from this server, nothing else; inline styles are allowed, which both UIs
-    write at run time (ReDoc through styled-components). emulator.guards.PageHeaders adds the rest."""
+    write at run time (ReDoc through styled-components). emulator.edge.guards.with_page_headers adds the rest."""
     html = bytes(page.body).decode()
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"

@@ -17,11 +17,10 @@ from emulator.apis.mtgox import rendering as mtgox_rendering
 from emulator.apis.mtgox.websocket import DEPTH, TICKER, TRADES, depth_message, envelope, trade_message
 from emulator.engine import DepthChange, Trade
 from emulator.market.clock import MICROS
+from emulator.market.defaults import DEFAULT_START
 from emulator.market.scenario import Scenario
 from emulator.market.tape import TapeSource
 from emulator.market.world import World, parse_instant
-
-DEFAULT_START = "2011-07-10T00:00:00Z"
 
 
 def lines(

@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from emulator.control.journal import masked_query
+from emulator.edge.journal import masked_query
 from emulator.streaming import GOING_AWAY, SERVER_FRAME_LIMIT, Connections
 
 

@@ -20,7 +20,7 @@ class Settings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    seed: int | None = Field(None, ge=0, le=2**63)  # None: the scenario's seed, else 1
+    seed: int | None = Field(None, ge=0, le=2**63)  # None: the scenario's seed, else DEFAULT_SEED
     speed: float = Field(1.0, gt=0, le=1_000_000)
     clock: Literal["realtime", "manual"] = "realtime"
     start: Annotated[str | None, AfterValidator(checked_instant)] = (

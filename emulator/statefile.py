@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
+from emulator.edge.tenancy import TENANT_NAME
 from emulator.market.world import World
-from emulator.tenancy import TENANT_NAME
 
 FORMAT = "btc-market-emulator state"
 VERSION = 1

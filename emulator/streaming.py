@@ -4,19 +4,13 @@ A message is serialised once per channel and the same text is queued for every s
 client has a bounded queue and its own writer task, so publishing never waits for a socket: a client
 whose queue fills up is closed with a reason instead of slowing the market or anybody else.
 
-Fault hook: an API sets `Channels.fault_filter` to a function of the channel name that returns the
-fault to apply to the frame being published (anything with `effect`, `latency_ms`, `status` and
-`body`, e.g. a `emulator.market.faults.FaultRule`), or None. `emulator.market.faults.ws_filter(world,
-api, aliases)` builds one from the world's fault book. The filter is asked once per published frame
-that has subscribers (the frame is still serialised once) and the effect applies to every subscriber
-of that frame: `ws_drop` closes them (code `status` or 1011, reason `body`), `ws_gap` drops the frame,
-`ws_duplicate` sends it twice, `ws_delay` sends it `latency_ms` later, `ws_reorder` holds it until
-the next frame on the channel (sent first) or at most `latency_ms`.
+Fault hook: an API sets `Channels.faults` to what decides the fate of each published frame that has
+subscribers (`emulator.faults.websocket.FrameFaults`, built on the world's fault rules); without
+one, frames go out as they are.
 """
 
 import asyncio
 import contextlib
-import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -33,8 +27,6 @@ SERVER_FRAME_LIMIT = 32 * 1024 * 1024
 SLOW_CONSUMER = (1008, "slow consumer: outgoing queue full")
 GOING_AWAY = (1001, "server shutting down")
 CLOSE_TIMEOUT = 1.0
-DROPPED = (1011, "fault injected: connection dropped")
-log = logging.getLogger(__name__)
 
 
 def dumps(payload: Any) -> str:
@@ -86,13 +78,10 @@ class Client:
                 return
 
 
-class Disruption(Protocol):
-    """A fault for one published frame (see the module docstring)."""
+class FrameFaults(Protocol):
+    """What happens to a frame published on a channel: sent to `members` as it is, or not."""
 
-    effect: str
-    latency_ms: int
-    status: int | None
-    body: Any
+    def deliver(self, channel: str, text: str, members: list["Client"]) -> None: ...
 
 
 class Channels:
@@ -100,8 +89,7 @@ class Channels:
 
     def __init__(self) -> None:
         self.subscribers: dict[str, dict[Client, None]] = {}
-        self.fault_filter: Callable[[str], Disruption | None] | None = None
-        self._held: dict[str, tuple[str, list[Client]]] = {}
+        self.faults: FrameFaults | None = None
 
     def join(self, client: Client, channel: str) -> None:
         self.subscribers.setdefault(channel, {})[client] = None
@@ -126,62 +114,19 @@ class Channels:
         members = self.subscribers.get(channel)
         if members:
             text = dumps(payload)
-            if self.fault_filter is not None:
-                self._disrupt(channel, text, list(members))
+            if self.faults is not None:
+                self.faults.deliver(channel, text, list(members))
                 return
             for client in list(members):
                 client.send(text)
-
-    def _disrupt(self, channel: str, text: str, members: list[Client]) -> None:
-        try:
-            fault = self.fault_filter(channel) if self.fault_filter is not None else None
-        except Exception:  # a broken rule must not stop the market's fan-out
-            log.exception("websocket fault filter failed")
-            fault = None
-        held = self._held.pop(channel, None)
-        effect = fault.effect if fault is not None else None
-        if fault is None or (effect == "ws_reorder" and held is not None):
-            _send_all(text, members)
-        elif effect == "ws_reorder":
-            entry = self._held[channel] = (text, members)
-            _later(fault.latency_ms, lambda: self._release(channel, entry))
-        elif effect == "ws_drop":
-            code = fault.status or DROPPED[0]
-            reason = fault.body if isinstance(fault.body, str) else DROPPED[1]
-            for client in members:
-                client.close(code, reason)
-        elif effect == "ws_duplicate":
-            _send_all(text, members)
-            _send_all(text, members)
-        elif effect == "ws_delay":
-            _later(fault.latency_ms, lambda: _send_all(text, members))
-        elif effect != "ws_gap":
-            _send_all(text, members)
-        if held is not None:
-            _send_all(*held)
-
-    def _release(self, channel: str, entry: tuple[str, list[Client]]) -> None:
-        if self._held.get(channel) is entry:
-            del self._held[channel]
-            _send_all(*entry)
 
     def clients(self) -> set[Client]:
         return {client for members in self.subscribers.values() for client in members}
 
 
-def _send_all(text: str, clients: list[Client]) -> None:
+def send_all(text: str, clients: list[Client]) -> None:
     for client in clients:
         client.send(text)
-
-
-def _later(milliseconds: int, action: Callable[[], None]) -> None:
-    """Run `action` after `milliseconds` of real time on the running loop (at once without one)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        action()
-        return
-    loop.call_later(milliseconds / 1000, action)
 
 
 class Connections:

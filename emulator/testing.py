@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pytest
 
+from emulator.market.defaults import DEFAULT_SEED, DEFAULT_START
+
 if TYPE_CHECKING:
     import httpx  # only the two ASGI fixtures need it, and they say so when it is missing
     from fastapi import FastAPI
@@ -53,7 +55,6 @@ if TYPE_CHECKING:
     from emulator.server import EmulatorServer
     from emulator.settings import Settings
 
-DEFAULT_START = "2011-07-10T00:00:00Z"
 MAX_TENANTS = 10_000
 TENANT_HEADER = "X-Emulator-Tenant"
 T = TypeVar("T")
@@ -395,7 +396,7 @@ class EmulatorProcess:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("btc-market-emulator")
     for name, text in (
-        ("seed", "seed of every test's world (default: EMULATOR_SEED, else 1)"),
+        ("seed", f"seed of every test's world (default: EMULATOR_SEED, else {DEFAULT_SEED})"),
         ("start", f"market start instant, ISO 8601 or unix seconds (default: EMULATOR_START, else {DEFAULT_START})"),
         ("flow", "'false' for quiet markets: no agents' book, no order flow (default: EMULATOR_FLOW, else true)"),
     ):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from emulator.tenancy import TENANT_NAME
+from emulator.edge.tenancy import TENANT_NAME
 from emulator.testing import tenant_for
 
 pytest_plugins = ["pytester"]

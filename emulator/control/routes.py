@@ -8,15 +8,16 @@ from fastapi import HTTPException, Request
 from pydantic import AfterValidator, BaseModel, Field
 
 from emulator.control.auth import control_router
+from emulator.edge.tenancy import DEFAULT, WorldRegistry, tenant_of, world_of
 from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, parse_units, price_scale, to_decimal_string
+from emulator.market.accounts import KEY_PLANS
 from emulator.market.clock import MICROS, checked_instant
 from emulator.market.identities import person_name
 from emulator.market.tape import TapeError, scenario_tape
 from emulator.market.tape import check as check_tape
 from emulator.market.world import FEE_PERCENT, World, parse_instant, unit_scale
 from emulator.responses import JSON
-from emulator.tenancy import DEFAULT, WorldRegistry, tenant_of, world_of
 
 if TYPE_CHECKING:
     from emulator.market.scenario import Scenario
@@ -140,7 +141,7 @@ class AccountBody(BaseModel):
 class KeyBody(BaseModel):
     api: Literal["mtgox", "bitcoinaverage"]
     account: str | None = Field(None, description="mtgox: the user the key acts for")
-    plan: str | None = Field(None, description="bitcoinaverage: free, developer, business or enterprise")
+    plan: str | None = Field(None, description=f"bitcoinaverage: {', '.join(KEY_PLANS[:-1])} or {KEY_PLANS[-1]}")
     activation: bool = Field(False, description="mtgox: a one-time activation key for activate.php instead of a key")
 
 

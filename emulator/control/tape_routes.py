@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 
 from emulator.control.auth import control_router
 from emulator.control.routes import Instant, clock_view
+from emulator.edge.tenancy import world_of
 from emulator.engine import BID
 from emulator.engine.units import BTC_SCALE, FIAT_SCALE, to_decimal_string
 from emulator.market.tape import MAX_TEXT, TapeError, TapeSource, check, first_trade, seconds_text
 from emulator.market.world import World, parse_instant
-from emulator.tenancy import world_of
 
 router = control_router()
 

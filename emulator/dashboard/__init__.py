@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.responses import FileResponse, Response
 
 from emulator.control.auth import require_admin
+from emulator.edge.tenancy import tenant_of
 from emulator.responses import JSON
 from emulator.routing import LoopRoute
 from emulator.streaming import Client, Connections
-from emulator.tenancy import tenant_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}

@@ -14,7 +14,11 @@ from typing import Any
 
 from emulator.paths import data_dir
 
-PLANS = ("anonymous", "free", "developer", "business", "enterprise")
+# BitcoinAverage's plans, lowest first, as its permission matrix names them (plans.json, the one table)
+PLANS: tuple[str, ...] = tuple(
+    json.loads((data_dir("fixtures") / "bitcoinaverage" / "plans.json").read_text(encoding="utf-8"))["plans"]
+)
+KEY_PLANS = PLANS[1:]  # those a key can have (the first, anonymous, is having none)
 
 
 @dataclass
@@ -86,8 +90,8 @@ class Directory:
     def add_average_key(
         self, plan: str, rng: random.Random, public_key: str | None = None, secret_key: str | None = None
     ) -> AverageKey:
-        if plan not in PLANS[1:]:
-            raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS[1:])}")
+        if plan not in KEY_PLANS:
+            raise ValueError(f"unknown plan {plan!r}; one of {', '.join(KEY_PLANS)}")
         public_key = public_key or base64.urlsafe_b64encode(rng.randbytes(30)).decode().rstrip("=")
         secret_key = secret_key or base64.urlsafe_b64encode(rng.randbytes(42)).decode()
         record = self.average_keys[public_key] = AverageKey(public_key, secret_key, plan)

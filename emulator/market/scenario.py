@@ -51,6 +51,7 @@ from pydantic import (
     model_validator,
 )
 
+from emulator.market.accounts import KEY_PLANS
 from emulator.market.clock import checked_instant
 from emulator.paths import data_dir
 
@@ -91,6 +92,10 @@ def parse_decimal(value: Any) -> str:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Amount = Annotated[str, BeforeValidator(parse_decimal)]
+if TYPE_CHECKING:
+    KeyPlan = str
+else:  # the plans of plans.json, validated (and worded in errors) as a Literal of them would be
+    KeyPlan = Literal[KEY_PLANS]
 
 
 class Strict(BaseModel):
@@ -134,7 +139,7 @@ class OrderStep(Strict):
 
 class KeyStep(Strict):
     public_key: str | None = None
-    plan: Literal["free", "developer", "business", "enterprise"]
+    plan: KeyPlan
 
 
 class ExchangeStep(Strict):

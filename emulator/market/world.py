@@ -11,7 +11,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from emulator.engine import BalanceChange, MatchingEngine, Order, PlaceResult, Record, Trade, facts, trade_of
 from emulator.engine.events import FILL, MOVE
@@ -20,8 +20,11 @@ from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
 from emulator.market.clock import EARLIEST, LATEST, MICROS, Clock, Mode, wall_micros
 from emulator.market.clock import parse_instant as parse_instant  # re-exported: where callers look for it
+from emulator.market.defaults import DEFAULT_SEED
 from emulator.market.flow import RandomFlow
 from emulator.market.memo import fresh_identity
+from emulator.market.models import MODELS, Model
+from emulator.market.scenario_steps import run_step
 from emulator.market.tape import TapePlayer, TapeSource, first_trade, scenario_tape, shipped
 from emulator.market.trades import TradeLog
 
@@ -29,7 +32,6 @@ if TYPE_CHECKING:  # a world without a scenario starts without the scenario sche
     from emulator.market.scenario import Scenario, Step
 
 CURRENCIES = ("USD",)
-DEFAULT_SEED = 1
 FEE_PERCENT = PPM // 100  # fees are given in percent and kept in parts per million
 RESET = "reset"  # published on the "reset" topic when the world is rebuilt or restored
 WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
@@ -47,24 +49,6 @@ def chosen_seed(seed: int | None, scenario: "Scenario | None") -> int:
     if scenario is not None and scenario.seed is not None:
         return scenario.seed
     return DEFAULT_SEED
-
-
-class Model(Protocol):
-    """State an API keeps beside the world (sessions, nonces, ...), saved with it."""
-
-    def snapshot(self) -> dict[str, Any]:
-        """The model's state; an empty dict when it holds nothing (then it is left out)."""
-        ...
-
-    def restore(self, state: dict[str, Any]) -> None: ...
-
-
-MODELS: dict[str, Callable[["World"], Model]] = {}
-
-
-def register_model(name: str, factory: Callable[["World"], Model]) -> None:
-    """Declare an API's model (made on first use, saved with the world, made again by a restore)."""
-    MODELS[name] = factory
 
 
 class World:
@@ -194,13 +178,11 @@ class World:
         return self._trades
 
     def _scenario_handlers(self) -> None:
-        from emulator.market.playback import run_step
-
         assert self.scenario is not None
         for index, step in enumerate(self.scenario.timeline):
-            self._handlers[f"scenario:{index}"] = self._step_runner(step, run_step)
+            self._handlers[f"scenario:{index}"] = self._step_runner(step)
 
-    def _step_runner(self, step: "Step", run_step: Callable[["World", "Step"], None]) -> Callable[[int], None]:
+    def _step_runner(self, step: "Step") -> Callable[[int], None]:
         def run(now: int) -> None:
             self.scenario_done += 1
             run_step(self, step)

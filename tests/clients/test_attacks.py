@@ -149,7 +149,7 @@ def test_attack_5_made_up_tenants_fill_memory_for_good() -> None:
 def test_attack_5_a_new_tenant_is_cheap_until_its_first_market_read() -> None:
     import tracemalloc
 
-    from emulator.tenancy import WorldRegistry
+    from emulator.edge.tenancy import WorldRegistry
 
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT))
     registry: WorldRegistry = app.state.registry

@@ -20,12 +20,12 @@ from hypothesis.stateful import (
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
+from emulator.apis.bitcoinaverage import models as average_models
 from emulator.apis.bitcoinaverage import rendering as average_rendering
 from emulator.apis.bitcoinaverage.catalog import Catalog
-from emulator.apis.bitcoinaverage.models import get_model
 from emulator.apis.bitcoinaverage.prices import PriceModel
 from emulator.apis.bitcoinaverage.view import View
-from emulator.apis.mtgox.models import mtgox_model
+from emulator.apis.mtgox import models as mtgox_models
 from emulator.apis.mtgox.routes import Call, get_depth, get_trades, ticker
 from emulator.app import create_app
 from emulator.market.clock import MICROS
@@ -41,7 +41,7 @@ USERS = {"alice": "alice-pass", "bob": "bob-pass"}
 
 def fresh_mtgox(world: World, path: str, params: dict[str, str]) -> Any:
     """The answer rendered from the world itself, past every cache."""
-    call = Call(cast(Request, None), world, mtgox_model(world), params)
+    call = Call(cast(Request, None), world, mtgox_models.get_model(world), params)
     return orjson.loads(orjson.dumps(MTGOX[path](call)))
 
 
@@ -59,7 +59,7 @@ def price_model(catalog: Catalog, seed: int, started: int, level: float) -> Pric
 
 def fresh_average(world: World) -> tuple[Any, Any]:
     """BitcoinAverage's BTCUSD local ticker and `exchanges/mtgox`, from a new view of the world."""
-    catalog = get_model(world).catalog_for(world)
+    catalog = average_models.get_model(world).catalog_for(world)
     view = View(catalog, price_model(catalog, world.seed, world.started // MICROS, world.opening_price), world)
     found = view.ticker("local", "BTCUSD")
     assert found is not None

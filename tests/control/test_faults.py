@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from emulator.app import create_app
-from emulator.market.faults import FaultBook, faults_of
+from emulator.faults.rules import FaultBook, faults_of
 from emulator.settings import Settings
 from emulator.testing import RunningEmulator
 from tests.conftest import START_TEXT, default_world

@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from emulator.apis.bitcoinaverage.auth import signature
-from emulator.control.journal import Entry, Journal
+from emulator.edge.journal import Entry, Journal
 from tests.conftest import START, default_world
 
 TICKER = "/code/data/ticker.php"

@@ -62,15 +62,29 @@ def credentials(raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None,
     return signed, key
 
 
+def split_signature(signed: str) -> tuple[str, str, str] | None:
+    """`<timestamp>.<public_key>.<digest>` in its three parts (split at the first and the last dot),
+    or None when it has not two dots with something before the first."""
+    first, last = signed.find("."), signed.rfind(".")
+    if first <= 0 or last == first:
+        return None
+    return signed[:first], signed[first + 1 : last], signed[last + 1 :]
+
+
+def public_key_of(signed: str) -> str | None:
+    """The public key an X-Signature names (not checked)."""
+    parts = split_signature(signed)
+    return parts[1] if parts is not None else None
+
+
 def authenticate(signed: str | None, public: str | None, client: str, world: "World", model: AverageModel) -> Caller:
     """The caller of a request with these `credentials`, from `client` (its address)."""
     keys = world.directory.average_keys
     if signed is not None:
-        signed = signed.strip()
-        first, last = signed.find("."), signed.rfind(".")
-        if first <= 0 or last == first:
+        parts = split_signature(signed.strip())
+        if parts is None:
             raise ApiError(401, "Invalid X-Signature header: expected <timestamp>.<public_key>.<digest>")
-        stamp, public_key, digest = signed[:first], signed[first + 1 : last], signed[last + 1 :]
+        stamp, public_key, digest = parts
         if not TIMESTAMP.fullmatch(stamp):
             raise ApiError(401, "Invalid timestamp in X-Signature: expected unix seconds")
         key = keys.get(public_key)

@@ -12,11 +12,12 @@ from emulator.apis.bitcoinaverage.auth import ApiError, Caller, admit, authentic
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.params import parse_query
+from emulator.apis.bitcoinaverage.surface import error
 from emulator.apis.bitcoinaverage.view import View
+from emulator.edge.tenancy import world_of
 from emulator.market.clock import MICROS
 from emulator.market.world import World
 from emulator.responses import JSON
-from emulator.tenancy import world_of
 
 
 class Context:
@@ -43,10 +44,6 @@ class Context:
     @property
     def now(self) -> int:
         return self.world.now // MICROS
-
-
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSON:
-    return JSON({"success": False, "error": message}, status_code=status, headers=headers)
 
 
 def serve(

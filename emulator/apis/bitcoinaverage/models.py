@@ -24,7 +24,7 @@ from emulator.apis.bitcoinaverage.view import View
 from emulator.market.accounts import random_token
 from emulator.market.clock import MICROS
 from emulator.market.memo import Memo
-from emulator.market.world import register_model
+from emulator.market.models import register_model
 
 if TYPE_CHECKING:
     from emulator.market.world import World

@@ -46,6 +46,7 @@ from emulator.apis.bitcoinaverage.params import (
     transaction_hash,
 )
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
+from emulator.apis.bitcoinaverage.surface import HOT_TICKER, PREFIXES
 from emulator.apis.bitcoinaverage.unknown import add_unknown_routes
 from emulator.apis.bitcoinaverage.view import Ticker
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
@@ -54,7 +55,6 @@ from emulator.responses import Rendered
 
 router = APIRouter()  # plain routes (see `get`) and the websockets
 Endpoint = Callable[..., Response]  # (request, **path parameters) -> answer
-PREFIXES = ("constants", "indices", "exchanges", "weighting", "convert", "blockchain", "websocket")
 PERIODS = ("daily", "monthly", "alltime")
 FORMATS = ("json", "csv")
 RESOLUTIONS = ("minute", "hour", "day")
@@ -541,7 +541,7 @@ add_unknown_routes(router, PREFIXES)  # last: after every route above
 # never match it. That narrower match is this route's own pattern, not named convertors: Starlette
 # keeps those in one table for the whole process (`register_url_convertor`), where they would leak
 # into every other app and a second registration would replace the first.
-HOT_TICKER = re.compile(r"^/indices/(?P<market>local|global)/ticker/(?P<symbol>[A-Z]{4,12})$")
+HOT_TICKER_MATCH = re.compile(r"^/indices/(?P<market>local|global)/ticker/(?P<symbol>[A-Z]{4,12})$")
 
 
 async def _hot_ticker(request: Request) -> Response:
@@ -550,8 +550,8 @@ async def _hot_ticker(request: Request) -> Response:
 
 
 def hot_routes() -> list[Route]:
-    """The most polled read, for the fast lane (emulator.fastlane): upper-case symbols only; the route
+    """The most polled read, for the fast lane (emulator.edge.fastlane): upper-case symbols only; the route
     above serves every other spelling and every request the fast lane passes on."""
-    route = Route("/indices/{market}/ticker/{symbol}", _hot_ticker, methods=["GET"])
-    route.path_regex = HOT_TICKER  # what Route.matches reads; the parameters stay plain strings
+    route = Route(HOT_TICKER, _hot_ticker, methods=["GET"])
+    route.path_regex = HOT_TICKER_MATCH  # what Route.matches reads; the parameters stay plain strings
     return [route]

@@ -5,7 +5,7 @@ the MtGox API answers unknown methods its own way."""
 from fastapi import APIRouter, Request
 from starlette.routing import Route
 
-from emulator.apis.bitcoinaverage.endpoint import error
+from emulator.apis.bitcoinaverage.surface import error
 from emulator.responses import JSON
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]

@@ -62,7 +62,7 @@ Choices where the spec is silent:
   be empty). An exchange with no numbers yet is left out (single channel: no frame).
 - Client messages that are not JSON objects of that shape, or name unknown markets, symbols or
   exchanges, get `{"event": "error", "data": {"message": ...}}`; the socket stays open.
-- Fault rules (`ws_*` effects, emulator.market.faults) match a frame by its channel path (e.g.
+- Fault rules (`ws_*` effects, emulator.faults.rules) match a frame by its channel path (e.g.
   `websocket/ticker`, also the rule's `path` as `/websocket/ticker`) or its full channel key.
 - A scenario step `disconnect: bitcoinaverage` (or `all`) and a world reset or restore close every
   socket of the world with 1012 and a reason.
@@ -76,19 +76,18 @@ import orjson
 from fastapi import APIRouter
 from starlette.websockets import WebSocket
 
-from emulator.apis.bitcoinaverage import books, rendering
+from emulator.apis.bitcoinaverage import books, rendering, surface
 from emulator.apis.bitcoinaverage.auth import FORBIDDEN
 from emulator.apis.bitcoinaverage.books import Book
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.params import parse_query
 from emulator.apis.bitcoinaverage.view import MTGOX, View
+from emulator.edge.tenancy import world_of
+from emulator.faults.websocket import FrameFaults, ws_filter
 from emulator.market.clock import MICROS
-from emulator.market.faults import ws_filter
 from emulator.market.world import RESET, World
-from emulator.responses import JSON
 from emulator.streaming import Channels, Client, Connections, dumps, serve_client
-from emulator.tenancy import world_of
 
 TIMER = "bitcoinaverage-ws:"  # + interval seconds: the world timers of this module
 FEED = "bitcoinaverage-ws-feed"
@@ -200,7 +199,7 @@ class Feed:
         self.world = world
         self.channels = Channels()
         filters = {p: ws_filter(world, "bitcoinaverage", _channel_path, f"/{p}") for p in CHANNELS}
-        self.channels.fault_filter = lambda key: filters[_channel_path(key)[0]](key)
+        self.channels.faults = FrameFaults(lambda key: filters[_channel_path(key)[0]](key))
         self.keys: dict[int, dict[str, Subscription]] = {}  # interval -> channel key -> subscription
         self.streams: dict[str, Stream] = {}  # channel key -> its order book or trades stream
         self.sockets: set[Client] = set()  # every open socket of the world, subscribed or not
@@ -532,7 +531,7 @@ def _admit(channel: Channel, query: dict[str, str], world: World, model: Average
 
 async def _refuse(websocket: WebSocket, status: int, text: str) -> None:
     try:
-        await websocket.send_denial_response(JSON({"success": False, "error": text}, status_code=status))
+        await websocket.send_denial_response(surface.error(status, text))
     except RuntimeError:  # the server has no denial-response extension: 403 on the handshake
         await websocket.close(1008, text[:120])
 

@@ -14,8 +14,9 @@ import hmac
 
 from starlette.requests import HTTPConnection
 
-from emulator.apis.mtgox.models import SESSION_COOKIE, MtGoxModel
+from emulator.apis.mtgox.models import MtGoxModel
 from emulator.apis.mtgox.params import BadRequest
+from emulator.apis.mtgox.surface import SESSION_COOKIE
 from emulator.engine.units import is_digits
 from emulator.market.world import World
 

@@ -15,9 +15,9 @@ from functools import lru_cache
 from typing import Any
 
 from emulator.market.memo import Memo
-from emulator.market.world import World, register_model
+from emulator.market.models import register_model
+from emulator.market.world import World
 
-SESSION_COOKIE = "mtgox_session"
 MAX_SESSIONS = 10_000
 
 
@@ -73,7 +73,7 @@ class MtGoxModel:
         self.logins = state.get("logins", 0)
 
 
-def mtgox_model(world: World) -> MtGoxModel:
+def get_model(world: World) -> MtGoxModel:
     model = world.model("mtgox")
     assert isinstance(model, MtGoxModel)
     return model

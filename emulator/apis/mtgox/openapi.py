@@ -5,7 +5,8 @@ each method's real answer for the demo user alice."""
 import re
 from typing import Any
 
-from emulator.apis.mtgox.routes import PREFIXES, Method, published
+from emulator.apis.mtgox.routes import Method, published
+from emulator.apis.mtgox.surface import PREFIXES
 from emulator.openapi import ApiPart, Call, Operation, Parameter
 
 # The fields every method that needs a user takes besides its own (see auth.py).

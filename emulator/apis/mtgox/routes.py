@@ -37,9 +37,11 @@ from starlette.routing import Route
 
 from emulator.apis.mtgox import rendering
 from emulator.apis.mtgox.auth import authenticate, check_password
-from emulator.apis.mtgox.models import SESSION_COOKIE, MtGoxModel, mtgox_model
+from emulator.apis.mtgox.models import MtGoxModel, get_model
 from emulator.apis.mtgox.params import BadRequest, read_params
+from emulator.apis.mtgox.surface import HOT_PATHS, INTERNAL_ERROR, PREFIXES, SESSION_COOKIE, WEBSOCKET
 from emulator.apis.mtgox.websocket import mtgox_socket
+from emulator.edge.tenancy import world_of
 from emulator.engine import ASK, BID, Order
 from emulator.engine.ledger import InsufficientFunds
 from emulator.engine.units import BTC_SCALE, FIAT_SCALE, is_digits, parse_units, price_scale
@@ -48,11 +50,9 @@ from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
 from emulator.responses import JSON, Rendered
-from emulator.tenancy import world_of
 
 log = logging.getLogger(__name__)
 router = APIRouter()  # one plain route per prefix (see `_dispatcher`) and the websocket
-PREFIXES = ("/code/", "/api/0/")
 MIN_AMOUNT = BTC_SCALE // 100  # 0.01 BTC
 MAX_AMOUNT = 21_000_000 * BTC_SCALE
 MAX_PRICE_UNITS = 10_000_000  # in whole currency units: a price above $10M is absurd
@@ -350,7 +350,7 @@ def _endpoint(method: Method) -> Callable[[Request], Awaitable[Response]]:
         world = world_of(request)
         try:
             params, body = await read_params(request)
-            model = mtgox_model(world)
+            model = get_model(world)
             if method.cached_by is not None:  # a public answer: no user, and built only when not cached
                 key = (method.handler, *(params.get(name) for name in method.cached_by))
                 content = model.rendered(key, lambda: orjson.dumps(method.handler(Call(request, world, model, params))))
@@ -363,7 +363,7 @@ def _endpoint(method: Method) -> Callable[[Request], Awaitable[Response]]:
             return JSON({"error": str(exc)})
         except Exception:  # a bug must still answer in the API's own style, never with a traceback
             log.exception("MtGox method failed")
-            return JSON({"error": "Internal error, please retry later."})
+            return JSON({"error": INTERNAL_ERROR})
         return result if isinstance(result, Response) else JSON(result)
 
     return endpoint
@@ -395,14 +395,14 @@ def _dispatcher(prefix: str) -> Callable[[Request], Awaitable[Response]]:
 
 for _prefix in PREFIXES:
     router.add_route(_prefix + "{method:path}", _dispatcher(_prefix), methods=["GET", "POST"], include_in_schema=False)
-router.add_api_websocket_route("/mtgox", mtgox_socket)
-
-
-HOT = ("data/ticker.php", "data/getDepth.php", "data/getTrades.php")
+router.add_api_websocket_route(WEBSOCKET, mtgox_socket)
 
 
 def hot_routes() -> list[Route]:
-    """The public reads clients poll, for the fast lane (emulator.fastlane); the same endpoints the
-    prefix routes dispatch to."""
-    names = [(prefix, name) for prefix in PREFIXES for name in HOT] + [("/code/", "ticker.php")]
-    return [Route(prefix + name, ENDPOINTS[name], methods=["GET"]) for prefix, name in names]
+    """The public reads clients poll (the surface's `hot` paths), for the fast lane
+    (emulator.edge.fastlane); the same endpoints the prefix routes dispatch to."""
+    routes = []
+    for path in HOT_PATHS:
+        prefix = next(p for p in PREFIXES if path.startswith(p))
+        routes.append(Route(path, ENDPOINTS[path[len(prefix) :]], methods=["GET"]))
+    return routes

@@ -16,13 +16,14 @@ from starlette.websockets import WebSocket
 
 from emulator.apis.mtgox import rendering
 from emulator.apis.mtgox.auth import check_password
-from emulator.apis.mtgox.models import SESSION_COOKIE, mtgox_model
+from emulator.apis.mtgox.models import get_model
+from emulator.apis.mtgox.surface import SESSION_COOKIE, WEBSOCKET
+from emulator.edge.tenancy import world_of
 from emulator.engine import DepthChange, OrderUpdate, Trade
 from emulator.engine.units import BTC_SCALE, MICROS, price_scale, to_number
-from emulator.market.faults import ws_filter
+from emulator.faults.websocket import FrameFaults, ws_filter
 from emulator.market.world import RESET, World
 from emulator.streaming import Channels, Client, Connections, serve_client
-from emulator.tenancy import world_of
 
 TRADES = "dbf1dee9-4f2e-4a08-8cb7-748919a71b21"
 TICKER = "d5f06780-30a8-4a48-a2f8-7ed181b4a13f"
@@ -90,8 +91,10 @@ class Feed:
     def __init__(self, world: World) -> None:
         self.world = world
         self.channels = Channels()
-        self.channels.fault_filter = ws_filter(world, "mtgox", lambda c: (PUBLIC[c],) if c in PUBLIC else (), "/mtgox")
-        self.model = mtgox_model(world)
+        self.channels.faults = FrameFaults(
+            ws_filter(world, "mtgox", lambda c: (PUBLIC[c],) if c in PUBLIC else (), WEBSOCKET)
+        )
+        self.model = get_model(world)
         self._traded = False
         self._best: tuple[int | None, int | None] = self._best_prices()
         topics = ["trade", "depth", "order", "changed", "reset", "disconnect"]
@@ -143,7 +146,7 @@ class Feed:
             self.channels.publish(TICKER, envelope(TICKER, "ticker", body))
 
     def reset(self) -> None:
-        self.model = mtgox_model(self.world)
+        self.model = get_model(self.world)
         self._best = self._best_prices()
         self.drop("the world was reset")
 
@@ -163,7 +166,7 @@ def _user_of(websocket: WebSocket, world: World) -> str | None:
     name, password = websocket.query_params.get("name"), websocket.query_params.get("pass")
     if name:
         return check_password(world, name, password)
-    return mtgox_model(world).session_user(websocket.cookies.get(SESSION_COOKIE))
+    return get_model(world).session_user(websocket.cookies.get(SESSION_COOKIE))
 
 
 async def mtgox_socket(websocket: WebSocket) -> None:

@@ -1,25 +1,20 @@
-"""Control routes for fault rules and the request journal, under /_emulator, per tenant.
+"""Control routes for fault rules, under /_emulator, per tenant.
 
-- `POST /_emulator/faults` takes the rule shape of `emulator.market.faults` and answers 201 with
+- `POST /_emulator/faults` takes the rule shape of `emulator.faults.rules` and answers 201 with
   the rule (its `id`, window `start`/`end` in market seconds, `hits`, `active`); a bad body is a 400
   `{"error": "..."}` naming the problem. `GET` lists `{"faults": [...]}`, `DELETE` clears them all
   (`{"deleted": n}`); `GET`/`DELETE /_emulator/faults/{id}` one rule, 404 when unknown.
-- `GET /_emulator/journal?api=&method=&path=<glob>&status=&since=<market seconds>&fault=<bool>&limit=`
-  answers `{"entries": [...], "count": n, "total": <entries kept>, "recorded": <ever recorded>}`,
-  oldest first (`limit` keeps the most recent). `DELETE` empties the tenant's journal.
 """
 
 from typing import Any
 
 import orjson
-from fastapi import Query, Request
+from fastapi import Request
 
 from emulator.control.auth import control_router
-from emulator.control.journal import journal_of
-from emulator.market.clock import MAX_UNIX_SECONDS, MICROS
-from emulator.market.faults import faults_of
+from emulator.edge.tenancy import world_of
+from emulator.faults.rules import faults_of
 from emulator.responses import JSON
-from emulator.tenancy import world_of
 
 router = control_router()
 MAX_BODY = 256 * 1024
@@ -72,39 +67,3 @@ def delete_fault(rule_id: str, request: Request) -> JSON:
     if not faults_of(world_of(request)).remove(rule_id):
         return JSON({"error": f"no fault rule {rule_id[:64]!r}"}, status_code=404)
     return JSON({"deleted": rule_id})
-
-
-@router.get("/journal")
-def get_journal(
-    request: Request,
-    api: str | None = Query(None, pattern="^(mtgox|bitcoinaverage)$"),
-    method: str | None = Query(None, max_length=16),
-    path: str | None = Query(None, max_length=1000, description="fnmatch glob on the API path"),
-    status: int | None = Query(None, ge=0, le=999),
-    since: float | None = Query(
-        None, ge=0, le=MAX_UNIX_SECONDS, allow_inf_nan=False, description="market time, unix seconds"
-    ),
-    fault: bool | None = Query(None, description="only entries a fault did (true) or did not (false) hit"),
-    limit: int | None = Query(None, ge=1, le=10_000),
-) -> dict[str, Any]:
-    journal = journal_of(world_of(request))
-    entries = journal.select(
-        api=api or None,
-        method=method or None,
-        path=path or None,
-        status=status,
-        since=None if since is None else round(since * MICROS),
-        fault=fault,
-        limit=limit,
-    )
-    return {
-        "entries": [e.view() for e in entries],
-        "count": len(entries),
-        "total": len(journal.entries),
-        "recorded": journal.seq,
-    }
-
-
-@router.delete("/journal")
-def clear_journal(request: Request) -> dict[str, Any]:
-    return {"deleted": journal_of(world_of(request)).clear()}

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from emulator.market.world import World
 
@@ -59,6 +59,13 @@ class WorldRegistry:
             world.tenant = tenant
             self.created[tenant] = time.time()
         self.used[tenant] = time.monotonic()
+        return world
+
+    def existing(self, tenant: str) -> World | None:
+        """The tenant's world if it has one (none is made), marked as used."""
+        world = self.worlds.get(tenant)
+        if world is not None:
+            self.used[tenant] = time.monotonic()
         return world
 
     def adopt(self, worlds: dict[str, World]) -> None:
@@ -119,22 +126,34 @@ def tenant_in_headers(scope: Scope) -> str:
     return tenant
 
 
-class TenantMiddleware:
-    """Strips `/_t/<tenant>` from the path and records the tenant in the scope's state."""
+def select_tenant(scope: Scope) -> Scope:
+    """The scope with its tenant in its state, and the `/_t/<tenant>` prefix stripped from its path."""
+    tenant = tenant_in_headers(scope)
+    match = PREFIX.match(scope["path"])
+    if match:
+        tenant = match.group(1)
+        path = match.group(2) or "/"
+        scope = dict(scope, path=path, raw_path=path.encode())
+    scope.setdefault("state", {})["tenant"] = tenant
+    return scope
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            tenant = tenant_in_headers(scope)
-            match = PREFIX.match(scope["path"])
-            if match:
-                tenant = match.group(1)
-                path = match.group(2) or "/"
-                scope = dict(scope, path=path, raw_path=path.encode())
-            scope.setdefault("state", {})["tenant"] = tenant
-        await self.app(scope, receive, send)
+def enter(scope: Scope, tenant: str, world: World) -> None:
+    """Note the request's tenant and world in its scope: `world_of` takes the world from there."""
+    state = scope.setdefault("state", {})
+    state["tenant"] = tenant
+    state["world"] = world
+
+
+def find_world(scope: Scope) -> World:
+    """The scope's world: the one found for it already, else its tenant's (made on first use, noted
+    in the scope); TenantError for a tenant the registry refuses."""
+    state = scope.setdefault("state", {})
+    world: World | None = state.get("world")
+    if world is None:
+        registry: WorldRegistry = scope["app"].state.registry
+        world = state["world"] = registry.get(state.get("tenant", DEFAULT))
+    return world
 
 
 def tenant_of(connection: HTTPConnection) -> str:
@@ -143,11 +162,7 @@ def tenant_of(connection: HTTPConnection) -> str:
 
 
 def world_of(connection: HTTPConnection) -> World:
-    """The request's world, synced to its clock: what every route starts from (the fast lane,
-    emulator.fastlane, leaves the world it found in the scope's state)."""
-    world: World | None = connection.scope.get("state", {}).get("world")
-    if world is None:
-        registry: WorldRegistry = connection.app.state.registry
-        world = registry.get(tenant_of(connection))
+    """The request's world, synced to its clock: what every route starts from."""
+    world = find_world(connection.scope)
     world.sync()
     return world

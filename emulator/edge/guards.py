@@ -1,4 +1,5 @@
-"""What a web page in the developer's browser must not be able to do to a local emulator.
+"""What a web page in the developer's browser must not be able to do to a local emulator (the
+request pipeline, emulator.edge.pipeline, applies these checks to every request).
 
 - DNS rebinding: a page on `attacker.example` whose name is made to resolve to 127.0.0.1 reaches the
   emulator as if same-origin. A request that arrives on a loopback address (the connection's local
@@ -14,7 +15,7 @@
 
 import ipaddress
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from emulator.responses import JSON
 
@@ -79,34 +80,24 @@ def host_problem(scope: Scope) -> str | None:
     return f"Host {host[:64]!r} is not this emulator's: served on loopback, it answers to localhost"
 
 
-class ControlRequestGuard:
-    """Origin and content-type checks for the control API (paths under /_emulator, tenant prefix
-    already stripped)."""
+def is_control(path: str) -> bool:
+    """A control API path (tenant prefix already stripped)."""
+    return path.startswith(CONTROL)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(CONTROL):
-            problem = self.problem(scope)
-            if problem is not None:
-                await refuse(scope, receive, send, *problem)
-                return
-        await self.app(scope, receive, send)
-
-    @staticmethod
-    def problem(scope: Scope) -> tuple[int, str] | None:
-        origin = _header(scope, b"origin")
-        if origin is not None:
-            host = _header(scope, b"host") or ""
-            scheme = "https" if scope.get("scheme") == "https" else "http"
-            if origin.lower() != f"{scheme}://{host}".lower():
-                return 403, "the control API answers pages of its own origin only"
-        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and _has_body(scope):
-            kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-            if kind not in JSON_TYPES and not (kind.startswith("application/") and kind.endswith("+json")):
-                return 415, "send the body as JSON (Content-Type: application/json)"
-        return None
+def control_problem(scope: Scope) -> tuple[int, str] | None:
+    """Why a control API request is refused for its Origin or content type (status, words), else None."""
+    origin = _header(scope, b"origin")
+    if origin is not None:
+        host = _header(scope, b"host") or ""
+        scheme = "https" if scope.get("scheme") == "https" else "http"
+        if origin.lower() != f"{scheme}://{host}".lower():
+            return 403, "the control API answers pages of its own origin only"
+    if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and _has_body(scope):
+        kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if kind not in JSON_TYPES and not (kind.startswith("application/") and kind.endswith("+json")):
+            return 415, "send the body as JSON (Content-Type: application/json)"
+    return None
 
 
 def _has_body(scope: Scope) -> bool:
@@ -134,25 +125,17 @@ def is_page(path: str) -> bool:
     return path == "/" or any(path == p or path.startswith(p + "/") for p in PAGES)
 
 
-class PageHeaders:
-    """Pages send a Content-Security-Policy of their own origin, nosniff and no framing, so that
-    nothing injected into them runs and no other site can frame them (clickjacking the controls)."""
+def with_page_headers(send: Send) -> Send:
+    """`send` adding to a page's answer a Content-Security-Policy of its own origin, nosniff and no
+    framing, so that nothing injected into it runs and no other site can frame it (clickjacking the
+    controls). A page's own policy wins."""
 
-    def __init__(self, app: ASGIApp, policy: str = CONTENT_SECURITY_POLICY) -> None:
-        self.app = app
-        self.headers = [(b"content-security-policy", policy.encode()), *PAGE_HEADERS[1:]]
+    async def with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            own_policy = any(name == b"content-security-policy" for name, _ in headers)
+            added = PAGE_HEADERS[1:] if own_policy else PAGE_HEADERS
+            message = {**message, "headers": [*headers, *added]}
+        await send(message)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_page(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                own_policy = any(name == b"content-security-policy" for name, _ in headers)
-                added = self.headers[1:] if own_policy else self.headers  # a page's own policy wins
-                message = {**message, "headers": [*headers, *added]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+    return with_headers

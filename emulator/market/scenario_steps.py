@@ -4,9 +4,10 @@ from typing import TYPE_CHECKING
 
 from emulator.engine import ASK, BID
 from emulator.engine.units import BTC_SCALE, FIAT_SCALE, MICROS, parse_units
-from emulator.market.scenario import Step
+from emulator.faults.rules import faults_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the world runs steps without loading the scenario schema for it
+    from emulator.market.scenario import Step
     from emulator.market.world import World
 
 SCENARIO_USER = "scenario"
@@ -32,7 +33,7 @@ def _ensure_scenario_accounts(world: "World") -> None:
                 world.deposit(name, currency, amount)
 
 
-def run_step(world: "World", step: Step) -> None:
+def run_step(world: "World", step: "Step") -> None:
     action = step.action
     if action == "price" and step.price is not None:
         move = step.price
@@ -62,12 +63,8 @@ def run_step(world: "World", step: Step) -> None:
         side = BID if order.side == "buy" else ASK
         world.place(_funded(world, order.user), side, parse_units(order.amount, BTC_SCALE), limit)
     elif action == "fault" and step.fault is not None:
-        from emulator.market.faults import faults_of
-
         faults_of(world).add(dict(step.fault))
     elif action == "clear_faults":
-        from emulator.market.faults import faults_of
-
         faults_of(world).clear()
     elif action == "key" and step.key is not None:
         key = world.directory.average_keys.get(step.key.public_key or "")

@@ -34,13 +34,13 @@ Only `effect` is required. Choices where the brief is silent:
 import builtins
 import json
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from emulator.engine.units import MICROS
-from emulator.market.world import register_model
+from emulator.market.models import register_model
 
 if TYPE_CHECKING:
     from emulator.market.world import World
@@ -395,19 +395,3 @@ def has_http_faults(world: "World") -> bool:
 
 
 register_model("faults", FaultBook)
-
-
-def ws_filter(
-    world: "World", api: str, aliases: Callable[[str], Iterable[str]] | None = None, path: str | None = None
-) -> Callable[[str], FaultRule | None]:
-    """A websocket fault filter for `emulator.streaming.Channels.fault_filter`: asks the world's
-    fault book about each frame published on a channel, at the world's market time."""
-
-    def check(channel: str) -> FaultRule | None:
-        book = world.models.get("faults")
-        if not isinstance(book, FaultBook) or not book.has_ws:
-            return None
-        names = aliases(channel) if aliases is not None else ()
-        return book.match_ws(api, channel, world.now, aliases=names, path=path)
-
-    return check
