@@ -225,11 +225,9 @@ class MatchingEngine:
         return events
 
     def open_orders(self, user: str) -> list[Order]:
-        """The user's open orders, active and waiting, in the order they were placed.
-
-        Read from the account's own index of its open orders (kept beside `orders` wherever an order
-        opens or closes: a dict update per placement, whole fill and cancel), not a scan of the book:
-        getOrders, every order a client places or cancels and the flow's cancels all ask for it."""
+        """The user's open orders, active and waiting, in the order they were placed: read from the
+        account's index (kept beside `orders` wherever an order opens or closes), not a scan of the
+        book, as getOrders, every client's order or cancel and the flow's cancels ask for it."""
         account = self.accounts.get(user)
         if account is None:
             return []
@@ -295,8 +293,7 @@ class MatchingEngine:
     def _next_priority(self, now: int) -> int:
         """The time priority of an order entering now: the later of now and the last one + 1 (so
         orders of one instant keep their order). `place` writes this out."""
-        priority = self.last_priority
-        priority = self.last_priority = now if now > priority else priority + 1
+        priority = self.last_priority = max(now, self.last_priority + 1)
         return priority
 
     def _close(self, order: Order) -> None:
