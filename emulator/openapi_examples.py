@@ -13,7 +13,7 @@ through its whole middleware stack, so an example is exactly what a client gets.
 import asyncio
 import re
 import urllib.parse
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Hashable, MutableMapping, Sequence
 from typing import Any
 
 import orjson
@@ -42,9 +42,28 @@ def shape(value: Any) -> dict[str, Any]:
         properties = {key: shape(item) for key, item in value.items()}
         return {"type": "object", "properties": properties, "required": sorted(properties)}
     if isinstance(value, list):
-        kinds = {orjson.dumps(shape(item)) for item in value}
+        kinds = set()
+        seen = set()
+        for item in value:  # a long list of flat records has few shapes: each is worked out once
+            signature = _flat_signature(item)
+            if signature is not None:
+                if signature in seen:
+                    continue
+                seen.add(signature)
+            kinds.add(orjson.dumps(shape(item)))
         return {"type": "array", "items": shape(value[0])} if len(kinds) == 1 else {"type": "array"}
     return {"type": [_type(value), "null"]} if value is not None else {}
+
+
+def _flat_signature(value: Any) -> Hashable | None:
+    """All that a scalar's or a flat record's shape depends on (its keys and its values' types), or
+    None for a value that nests lists or objects."""
+    if isinstance(value, list):
+        return None
+    if isinstance(value, dict):
+        types = tuple(map(type, value.values()))
+        return None if dict in types or list in types else (tuple(value), types)
+    return type(value)
 
 
 def _type(value: Any) -> str:

@@ -8,6 +8,7 @@ market time this gives a trade every few seconds and a daily volume in the tens 
 
 import math
 import random
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from emulator.engine import ASK, BID, Trade
@@ -45,6 +46,40 @@ def _amount(rng: random.Random) -> int:
     """An order or trade size in satoshis: log-normal around 1 BTC, 0.01 to 500 BTC."""
     btc = min(rng.lognormvariate(0.0, 1.0), 500.0)
     return max(10**6, int(btc * 10**5) * 1000)
+
+
+@lru_cache(maxsize=4)
+def seeded_history(seed: int, start: int, fair: float) -> tuple[Trade, ...]:
+    """A day of trades ending at `start` at the price `fair`: a random walk bent into a bridge.
+
+    It draws from its own stream of the seed and reads nothing of a world, so it is kept by its whole
+    input (see market.memo): every world of a seed and start, each tenant's and each reset's, makes
+    the same day, and making it was most of what a fresh world's first answer cost. Trades are frozen,
+    so the worlds can share them.
+    """
+    rng = random.Random(f"history:{seed}")
+    times = []
+    t = start - 86_400 * MICROS
+    while True:
+        t += int(rng.expovariate(1 / 3.0) * MICROS) + 1
+        if t >= start:
+            break
+        times.append(t)
+    walk = [0.0]
+    for _ in times[1:]:
+        walk.append(walk[-1] + rng.gauss(0, 0.0006))
+    drift = walk[-1] if walk else 0.0
+    n = max(len(times) - 1, 1)
+    trades = []
+    for i, when in enumerate(times):
+        price = fair * math.exp(walk[i] - drift * i / n)
+        amount = _amount(rng)
+        side = BID if rng.random() < 0.5 else ASK
+        price_units = round(price * FIAT_SCALE / 10) * 10
+        # the tid is the trade's time in microseconds, as every 2011 tid was; the times grow
+        # strictly, so the tids are unique and sort with the live ones the engine gives later
+        trades.append(Trade(when, when, "USD", price_units, amount, side, 0, 0, "", ""))
+    return tuple(trades)
 
 
 class RandomFlow:
@@ -112,31 +147,8 @@ class RandomFlow:
         world.engine.drain()
 
     def history(self, start: int, fair: float) -> list[Trade]:
-        """A day of trades ending at `start` at the price `fair`: a random walk bent into a bridge.
-        It draws from its own stream of the seed, so it is the same whenever it is made."""
-        rng = random.Random(f"history:{self.seed}")
-        times = []
-        t = start - 86_400 * MICROS
-        while True:
-            t += int(rng.expovariate(1 / 3.0) * MICROS) + 1
-            if t >= start:
-                break
-            times.append(t)
-        walk = [0.0]
-        for _ in times[1:]:
-            walk.append(walk[-1] + rng.gauss(0, 0.0006))
-        drift = walk[-1] if walk else 0.0
-        n = max(len(times) - 1, 1)
-        trades = []
-        for i, when in enumerate(times):
-            price = fair * math.exp(walk[i] - drift * i / n)
-            amount = _amount(rng)
-            side = BID if rng.random() < 0.5 else ASK
-            price_units = round(price * FIAT_SCALE / 10) * 10
-            # the tid is the trade's time in microseconds, as every 2011 tid was; the times grow
-            # strictly, so the tids are unique and sort with the live ones the engine gives later
-            trades.append(Trade(when, when, "USD", price_units, amount, side, 0, 0, "", ""))
-        return trades
+        """A day of trades ending at `start` at the price `fair` (see `seeded_history`)."""
+        return list(seeded_history(self.seed, start, fair))
 
     # -- live flow --------------------------------------------------------------------------
 

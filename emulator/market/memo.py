@@ -11,7 +11,8 @@ fault effect's last good answers).
 Every cache of something derived from a world is a `Memo` keyed on one of these (with the market
 second where the answer depends on time), so a cache cannot be written that forgets to be dropped.
 The one other kind of key is the whole input of a pure function that reads nothing of the world's
-state (the BitcoinAverage price model: seed, start, opening price, exchange status).
+state (the BitcoinAverage price model: seed, start, opening price, exchange status; the seeded day of
+history before the start: seed, start, closing price).
 """
 
 import itertools
