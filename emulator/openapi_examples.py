@@ -13,7 +13,7 @@ through its whole middleware stack, so an example is exactly what a client gets.
 import asyncio
 import re
 import urllib.parse
-from collections.abc import Hashable, MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import orjson
@@ -43,7 +43,7 @@ def shape(value: Any) -> dict[str, Any]:
         return {"type": "object", "properties": properties, "required": sorted(properties)}
     if isinstance(value, list):
         kinds = set()
-        seen = set()
+        seen: set[object] = set()
         for item in value:  # a long list of flat records has few shapes: each is worked out once
             signature = _flat_signature(item)
             if signature is not None:
@@ -55,7 +55,7 @@ def shape(value: Any) -> dict[str, Any]:
     return {"type": [_type(value), "null"]} if value is not None else {}
 
 
-def _flat_signature(value: Any) -> Hashable | None:
+def _flat_signature(value: Any) -> object:
     """All that a scalar's or a flat record's shape depends on (its keys and its values' types), or
     None for a value that nests lists or objects."""
     if isinstance(value, list):
