@@ -2,8 +2,10 @@
 
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from _pytest.mark.expression import Expression
 from fastapi import FastAPI
 
 # starlette's TestClient asks for the httpx2 fork when imported; httpx is what the emulator's users
@@ -49,3 +51,13 @@ def quiet() -> Iterator[TestClient]:
     app = create_app(Settings(seed=7, clock="manual", start=START_TEXT, flow=False))
     with TestClient(app) as test_client:
         yield test_client
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A `*_long.py` module holds only `long` tests: when the mark expression leaves `long` tests out
+    (the default run), the module is not even imported, since building its cases costs every worker
+    seconds (the long schemathesis run's coverage cases are made at collection)."""
+    markexpr = config.getoption("markexpr")
+    if not collection_path.name.endswith("_long.py") or not markexpr:
+        return None
+    return True if not Expression.compile(markexpr).evaluate(lambda name, /, **kwargs: name == "long") else None

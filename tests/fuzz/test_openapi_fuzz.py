@@ -24,7 +24,8 @@ from emulator.settings import Settings
 from tests.conftest import START_TEXT
 
 APP = create_app(Settings(clock="manual", start=START_TEXT, seed=7))
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+quick = schemathesis.openapi.from_asgi("/openapi.json", APP)
+quick.config.phases.coverage.enabled = False  # its boundary cases run in test_openapi_fuzz_long.py
 MAX_ADVANCE = 3600
 PLAIN_TEXT_ERRORS = {429}  # BitcoinAverage's "Client limit reached for api key ..." is plain text
 
@@ -58,16 +59,16 @@ def _manual_clock() -> None:
             world.clock = Clock(world.now, "manual", 1.0, world.wall)
 
 
-# A quick run by default (every operation, one generated case each: the README's test command stays
-# short); the long run (marker `long`, run by .ci/run) tries many more inputs per operation.
-QUICK, LONG = 1, 30
+# A quick run by default (every operation, one generated case each, no coverage phase: the README's
+# test command stays short); the long run (test_openapi_fuzz_long.py, run by .ci/run) tries many more
+# inputs per operation and every phase.
+QUICK = 1
 SETTINGS = settings(
     max_examples=QUICK,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
-LONG_SETTINGS = settings(SETTINGS, max_examples=LONG)
 CHECKS = [not_a_server_error, response_schema_conformance, api_error_style]
 RESET = {"method": "POST", "path": "/_emulator/reset"}
 
@@ -80,22 +81,15 @@ def _run(case: schemathesis.Case) -> None:
         _manual_clock()
 
 
-@schema.exclude(**RESET).parametrize()
+@quick.exclude(**RESET).parametrize()
 @SETTINGS
 def test_every_operation(case: schemathesis.Case) -> None:
     _run(case)
 
 
-@schema.include(**RESET).parametrize()
+@quick.include(**RESET).parametrize()
 @SETTINGS
 def test_reset(case: schemathesis.Case) -> None:
-    _run(case)
-
-
-@pytest.mark.long
-@schema.parametrize()
-@LONG_SETTINGS
-def test_every_operation_at_length(case: schemathesis.Case) -> None:
     _run(case)
 
 
