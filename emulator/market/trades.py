@@ -13,6 +13,13 @@ from dataclasses import dataclass
 from emulator.engine.events import Trade
 
 DAY = 86_400 * 1_000_000
+Row = tuple[int, int, str, int, int, int, int, int, str, str]
+
+
+def row(trade: Trade) -> Row:
+    """A trade as a snapshot keeps it (the fields in order)."""
+    t = trade
+    return (t.tid, t.date, t.currency, t.price, t.amount, t.taker_side, t.buy_oid, t.sell_oid, t.buyer, t.seller)
 
 
 @dataclass(slots=True, frozen=True)
@@ -28,6 +35,9 @@ class TradeLog:
     def __init__(self, keep: int = 2 * DAY) -> None:
         self.keep = keep  # microseconds of trades kept; older ones are forgotten
         self.trades: list[Trade] = []
+        # each trade's snapshot row, made as it comes: a snapshot copies this list instead of making
+        # some 30,000 rows (a day of history) every time it is taken
+        self.rows: list[Row] = []
         # the last 24 h, kept incrementally: running sums and monotonic queues for high and low
         self._window: deque[Trade] = deque()
         self._volume = 0
@@ -44,6 +54,7 @@ class TradeLog:
 
     def append(self, trade: Trade) -> None:
         self.trades.append(trade)
+        self.rows.append(row(trade))
         self._window.append(trade)
         self._volume += trade.amount
         self._turnover += trade.amount * trade.price
@@ -59,6 +70,7 @@ class TradeLog:
         cut = bisect_left(self.trades, when - self.keep, key=lambda t: t.date)
         if cut > len(self.trades) // 4:  # trim in chunks, not on every trade
             del self.trades[:cut]
+            del self.rows[:cut]
 
     def since(self, tid: int, limit: int) -> list[Trade]:
         start = bisect_right(self.trades, tid, key=lambda t: t.tid)

@@ -391,10 +391,7 @@ class World:
             "version": self.version,
             "rng": [version, list(state), gauss],
             "engine": self.engine.snapshot(),
-            "trades": [
-                [t.tid, t.date, t.currency, t.price, t.amount, t.taker_side, t.buy_oid, t.sell_oid, t.buyer, t.seller]
-                for t in self.trades.trades
-            ],
+            "trades": list(self.trades.rows),
             "timers": [list(t) for t in self.timers],
             "timer_seq": self._timer_seq,
             "flow": self.flow.snapshot(),

@@ -14,20 +14,10 @@ def without_chromium(**env: str) -> subprocess.Popen[str]:
     """pytest on one browser test, in a child process that sees no Chromium."""
     environment = {k: v for k, v in os.environ.items() if k != "EMULATOR_REQUIRE_BROWSER"}
     environment.update(EMULATOR_CHROMIUM="/nonexistent/chromium", **env)
-    unrelated = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:anyio")  # seconds of start-up each
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-rsfE",
-        "-n",
-        "0",
-        "-p",
-        "no:cacheprovider",
-        *unrelated,
-        BROWSER_TEST,
-    ]
+    # the project's addopts (workers, the test extras' plugins) left out: seconds of start-up, nothing
+    # this run looks at; the emulator's plugin serves the test's `emulator_server`
+    alone = ("-o", "addopts=", "--disable-plugin-autoload", "-p", "emulator.testing", "-p", "no:cacheprovider")
+    command = [sys.executable, "-m", "pytest", "-q", "-rsfE", *alone, BROWSER_TEST]
     return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
 
 
