@@ -111,8 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await mover
-            if settings.state:  # a graceful shutdown keeps the worlds for the next start
-                statefile.save(Path(settings.state), registry.worlds)
+            try:
+                if settings.state:  # a graceful shutdown keeps the worlds for the next start
+                    statefile.save(Path(settings.state), registry.worlds)
+            finally:
+                registry.close()  # their files; an app started again opens them again where they were
 
     app = EmulatorApp(
         title="btc-market-emulator",
