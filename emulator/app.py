@@ -11,9 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from emulator import __version__, openapi, statefile
-from emulator.apis.bitcoinaverage import openapi as bitcoinaverage_openapi
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
-from emulator.apis.mtgox import openapi as mtgox_openapi
 from emulator.apis.mtgox import routes as mtgox
 from emulator.control import routes as control
 from emulator.control import state_routes, tape_routes
@@ -33,6 +31,7 @@ from emulator.openapi_examples import Examples
 from emulator.responses import JSON
 from emulator.settings import Settings
 from emulator.streaming import Connections
+from emulator.surfaces import registered
 
 
 class EmulatorApp(FastAPI):
@@ -112,8 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await mover
-            if settings.state:  # a graceful shutdown keeps the worlds for the next start
-                statefile.save(Path(settings.state), registry.worlds)
+            try:
+                if settings.state:  # a graceful shutdown keeps the worlds for the next start
+                    statefile.save(Path(settings.state), registry.worlds)
+            finally:
+                registry.close()  # their files; an app started again opens them again where they were
 
     app = EmulatorApp(
         title="btc-market-emulator",
@@ -156,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(state_routes.router)
         app.include_router(tape_routes.router)
     app.fast_lane = FastLane([*mtgox.hot_routes(), *bitcoinaverage.hot_routes()], registry)
-    parts = (mtgox_openapi.PART, bitcoinaverage_openapi.PART)
+    parts = [surface.openapi for surface in registered()]  # each given by the API's routes module
     openapi.install(app, parts)  # /openapi.json: FastAPI's document and the APIs' parts
     app.state.openapi_examples = Examples(parts)  # added on the first request for it
     return app

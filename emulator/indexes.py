@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.routing import BaseRoute
 
 from emulator.apis.bitcoinaverage import routes as bitcoinaverage
-from emulator.apis.mtgox import openapi as mtgox_openapi
+from emulator.apis.mtgox.surface import SURFACE as MTGOX
 from emulator.openapi import Operation
 from emulator.responses import JSON
 from emulator.routing import LoopRoute
@@ -27,7 +27,7 @@ CONTROL = "/_emulator/"
 
 def mtgox_index(prefix: str) -> dict[str, Any]:
     operations: dict[str, list[Operation]] = {}  # path -> its operations (GET and POST)
-    for operation in mtgox_openapi.operations():
+    for operation in MTGOX.openapi.operations():  # the part mtgox.routes gave its surface
         if operation.path.startswith(prefix):
             operations.setdefault(operation.path, []).append(operation)
     methods = []

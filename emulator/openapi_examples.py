@@ -175,7 +175,9 @@ async def add_examples(app: FastAPI, schema: dict[str, Any], parts: Sequence[Api
         try:
             answers = await part.examples(_caller(app, tenant))
         finally:
-            registry.worlds.pop(tenant, None)  # its world, keys and journal: gone
+            world = registry.worlds.pop(tenant, None)  # its world, keys and journal: gone
+            if world is not None:
+                world.close()
         for path, answer in answers.items():
             for operation in schema["paths"][path].values():
                 _document(operation, answer, part.other_answer)

@@ -37,7 +37,11 @@ def lines(
     start = parse_instant(given) if given else None
     if start is None and tape is None and story.tape is None:
         start = parse_instant(DEFAULT_START)
-    world = World(seed=seed, start=start, mode="manual", scenario=story, tape=tape)
+    with World(seed=seed, start=start, mode="manual", scenario=story, tape=tape) as world:  # its tape file closed
+        yield from _messages(world, seconds, ba_interval)  # at the end, or when the reader stops early
+
+
+def _messages(world: World, seconds: float, ba_interval: float) -> Iterator[dict[str, Any]]:
     feed = world.bus.subscribe(["trade", "depth", "changed"], maxsize=10**7)
     average = get_model(world)
     best: tuple[int | None, int | None] = (None, None)

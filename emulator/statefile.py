@@ -51,17 +51,21 @@ def load(path: Path, new_world: Callable[[str], World]) -> dict[str, World]:
     if data.get("version") != VERSION:
         raise StateFileError(f"saved in state format {data.get('version')!r}, this emulator reads {VERSION}; {fix}")
     worlds: dict[str, World] = {}
-    for tenant, snapshot in data["tenants"].items():
-        if not TENANT_NAME.match(tenant):
-            raise StateFileError(f"tenant {tenant!r} is not a valid tenant name; {fix}")
-        world = new_world(tenant)
-        try:
-            world.restore(snapshot)
-        except Exception as exc:  # any part missing or of the wrong shape: the file is not one whole save
-            raise StateFileError(
-                f"the world of tenant {tenant!r} is damaged ({type(exc).__name__}: {exc}); {fix}"
-            ) from None
-        worlds[tenant] = world
+    try:
+        for tenant, snapshot in data["tenants"].items():
+            if not TENANT_NAME.match(tenant):
+                raise StateFileError(f"tenant {tenant!r} is not a valid tenant name; {fix}")
+            world = worlds[tenant] = new_world(tenant)
+            try:
+                world.restore(snapshot)
+            except Exception as exc:  # any part missing or of the wrong shape: the file is not one whole save
+                raise StateFileError(
+                    f"the world of tenant {tenant!r} is damaged ({type(exc).__name__}: {exc}); {fix}"
+                ) from None
+    except BaseException:
+        for made in worlds.values():  # a refused file leaves no tape file open
+            made.close()
+        raise
     return worlds
 
 

@@ -307,7 +307,9 @@ class EmulatorProcess:
     (`--port 0` unless `args` give one): `args` are more flags, `env` more environment variables.
     The child's stdout and stderr are read as it writes them (`stdout`, `stderr`), so a chatty server
     never blocks on a full pipe; `stop()` is Ctrl-C (SIGINT), the graceful shutdown, and returns the
-    exit status. `command` runs something else than `python -m emulator`, e.g. the console script."""
+    exit status. `command` runs something else than `python -m emulator`, e.g. the console script.
+    `start(ready=False)` and `stop(sig=...)` are for tests of start-up and shutdown themselves: Ctrl-C
+    a moment after the process starts, before it listens; SIGTERM as a container runtime sends it."""
 
     def __init__(self, *args: str, env: Mapping[str, str] | None = None, command: Sequence[str] | None = None) -> None:
         port = [] if "--port" in args else ["--port", "0"]
@@ -343,8 +345,9 @@ class EmulatorProcess:
                 self._listening.set()
         stream.close()
 
-    def start(self, timeout: float = 60) -> None:
-        """Start the child and wait for its banner: the port is bound and the app has started."""
+    def start(self, timeout: float = 60, ready: bool = True) -> None:
+        """Start the child and wait for its banner: the port is bound and the app has started
+        (`ready=False`: return at once, the child starting; `url` stays empty)."""
         self.process = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
         )
@@ -352,6 +355,8 @@ class EmulatorProcess:
             reader = threading.Thread(target=self._read, args=(stream, into), daemon=True)
             reader.start()
             self._readers.append(reader)
+        if not ready:
+            return
         deadline = time.monotonic() + timeout
         while not self._listening.wait(0.05):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -360,8 +365,9 @@ class EmulatorProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
 
-    def stop(self, timeout: float = 30) -> int:
-        """Ctrl-C (SIGINT; on Windows, terminate), wait for the exit and the last output; the status."""
+    def stop(self, timeout: float = 30, sig: signal.Signals = signal.SIGINT) -> int:
+        """Ctrl-C (SIGINT, or the signal `sig`; on Windows, terminate), wait for the exit and the last
+        output; the status (the child is killed if it has not ended after `timeout` seconds)."""
         process = self.process
         if process is None:
             raise RuntimeError("the process has not started")
@@ -369,7 +375,7 @@ class EmulatorProcess:
             if sys.platform == "win32":
                 process.terminate()
             else:
-                process.send_signal(signal.SIGINT)
+                process.send_signal(sig)
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

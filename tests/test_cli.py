@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from emulator import __version__
+from emulator.testing import EmulatorProcess
 
 COMMAND = [sys.executable, "-m", "emulator"]
 
@@ -80,23 +81,10 @@ def test_version_and_help() -> None:
     assert "--state" in listed and "EMULATOR_STATE" in listed
 
 
-def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*COMMAND, "serve", "--port", "0", "--clock", "manual", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
-    process.send_signal(signal.SIGINT)
-    try:
-        return process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        pytest.fail(f"still running 20 s after Ctrl-C: {out!r} {err!r}")
+def interrupted(served: EmulatorProcess, sig: signal.Signals = signal.SIGINT) -> tuple[int, str]:
+    """Ctrl-C (or `sig`): the exit status and what the server wrote to stderr."""
+    status = served.stop(timeout=20, sig=sig)  # killed after 20 s: a status that is not 0
+    return status, served.stderr
 
 
 # From just after the interpreter has started (before that Python itself answers Ctrl-C) through
@@ -105,25 +93,20 @@ def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
 # machine up to ~0.1 s, Python's own default answers Ctrl-C.)
 @pytest.mark.parametrize("delay", [0.15, 0.3, 0.5])
 def test_ctrl_c_during_start_up_ends_quietly_with_status_0(delay: float) -> None:
-    process = start()
+    served = EmulatorProcess("--clock", "manual")
+    served.start(ready=False)
     time.sleep(delay)  # a moment of the process's own start-up, not of the market: no clock involved
-    out, err = interrupt(process)
-    assert (process.returncode, err) == (0, ""), (out, err)
+    assert interrupted(served) == (0, ""), served.stdout
 
 
 def test_ctrl_c_once_serving_shuts_down_gracefully_and_quietly() -> None:
-    process = start()
-    assert process.stdout is not None
-    first = process.stdout.readline()  # the banner's first line is printed once the port is bound
-    assert first.startswith("btc-market-emulator listening on 127.0.0.1:")
-    _, err = interrupt(process)
-    assert (process.returncode, err) == (0, "")
+    served = EmulatorProcess("--clock", "manual")
+    served.start()  # once the banner's first line is printed: the port is bound
+    assert served.stdout.startswith("btc-market-emulator listening on 127.0.0.1:")
+    assert interrupted(served) == (0, "")
 
 
 def test_sigterm_shuts_down_gracefully_too() -> None:
-    process = start()
-    assert process.stdout is not None
-    process.stdout.readline()
-    process.terminate()
-    _, err = process.communicate(timeout=20)
-    assert (process.returncode, err) == (0, "")
+    served = EmulatorProcess("--clock", "manual")
+    served.start()
+    assert interrupted(served, signal.SIGTERM) == (0, "")

@@ -7,6 +7,7 @@ import orjson
 from fastapi import HTTPException, Request
 from pydantic import AfterValidator, BaseModel, Field
 
+from emulator.api_names import ApiName
 from emulator.control.auth import control_router
 from emulator.edge.tenancy import DEFAULT, WorldRegistry, tenant_of, world_of
 from emulator.engine import ASK, BID
@@ -139,7 +140,7 @@ class AccountBody(BaseModel):
 
 
 class KeyBody(BaseModel):
-    api: Literal["mtgox", "bitcoinaverage"]
+    api: ApiName
     account: str | None = Field(None, description="mtgox: the user the key acts for")
     plan: str | None = Field(None, description=f"bitcoinaverage: {', '.join(KEY_PLANS[:-1])} or {KEY_PLANS[-1]}")
     activation: bool = Field(False, description="mtgox: a one-time activation key for activate.php instead of a key")

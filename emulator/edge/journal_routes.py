@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from emulator.api_names import API_PATTERN
 from emulator.control.auth import control_router
 from emulator.edge.journal import journal_of
 from emulator.edge.tenancy import world_of
@@ -20,7 +21,7 @@ router = control_router()
 @router.get("/journal")
 def get_journal(
     request: Request,
-    api: str | None = Query(None, pattern="^(mtgox|bitcoinaverage)$"),
+    api: str | None = Query(None, pattern=API_PATTERN),
     method: str | None = Query(None, max_length=16),
     path: str | None = Query(None, max_length=1000, description="fnmatch glob on the API path"),
     status: int | None = Query(None, ge=0, le=999),

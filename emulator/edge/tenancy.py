@@ -77,14 +77,25 @@ class WorldRegistry:
             self.used[tenant] = time.monotonic()
 
     def drop(self, tenant: str) -> bool:
-        """Forget a tenant's world, closing its websockets; False when there was none."""
+        """Forget a tenant's world, closing its websockets and its tape's file; False when there was none.
+
+        Closing is safe though a request or a socket may still hold the world for a moment (the
+        tenant's next request gets a new one): a closed world works as before (World.close). Reset
+        and restore change a world in place (the same object, the same bus for its sockets) and
+        close the tape they replace themselves."""
         world = self.worlds.pop(tenant, None)
         self.created.pop(tenant, None)
         self.used.pop(tenant, None)
         if world is None:
             return False
         world.bus.publish("disconnect", "all")  # every feed of the world closes its sockets
+        world.close()
         return True
+
+    def close(self) -> None:
+        """Close every world (their tapes' files), keeping them: at shutdown, after they are saved."""
+        for world in self.worlds.values():
+            world.close()
 
     def drop_idle(self, busy: Iterable[str] = ()) -> list[str]:
         """Drop the tenants idle for longer than the ttl (but `default` and those in `busy`)."""

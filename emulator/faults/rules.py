@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from emulator.api_names import API_NAMES
 from emulator.engine.units import MICROS
 from emulator.market.models import register_model
 
 if TYPE_CHECKING:
     from emulator.market.world import World
 
-APIS = ("mtgox", "bitcoinaverage", "any")
+APIS = (*API_NAMES, "any")
 HTTP_EFFECTS = ("status", "latency", "reset", "mysql_error", "stale", "rate_limit")
 WS_EFFECTS = ("ws_drop", "ws_delay", "ws_duplicate", "ws_reorder", "ws_gap")
 EFFECTS = HTTP_EFFECTS + WS_EFFECTS

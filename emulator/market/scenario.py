@@ -51,6 +51,7 @@ from pydantic import (
     model_validator,
 )
 
+from emulator.api_names import ApiName
 from emulator.market.accounts import KEY_PLANS
 from emulator.market.clock import checked_instant
 from emulator.paths import data_dir
@@ -158,7 +159,7 @@ class Step(Strict):
     fault: dict[str, Any] | None = None
     clear_faults: bool | None = None
     key: KeyStep | None = None
-    disconnect: Literal["mtgox", "bitcoinaverage", "all"] | None = None
+    disconnect: Literal[ApiName, "all"] | None = None
     exchange: ExchangeStep | None = None
 
     @model_validator(mode="after")

@@ -165,7 +165,15 @@ class TapeReader:
         self.at_line: int | None = 1
 
     def close(self) -> None:
+        """Let go of the file. A reader read again opens it again at `offset`: a world closed while a
+        request or a socket still held it (a dropped tenant's) goes on, never reading a closed file."""
         self.file.close()
+
+    def _open(self) -> IO[bytes]:
+        if self.file.closed:
+            self.file = self.source.open()
+            self.file.seek(self.offset)
+        return self.file
 
     def line_at(self, offset: int) -> int:
         """The number of the line starting at `offset`, counted (the error path only)."""
@@ -188,13 +196,14 @@ class TapeReader:
     def _raw(self) -> tuple[int, int | None, bytes | None] | None:
         """The next line: its start, number and bytes (None when it is too long); None at the end."""
         start, line = self.offset, self.line
-        raw = self.file.readline(MAX_LINE + 1)
+        file = self._open()
+        raw = file.readline(MAX_LINE + 1)
         if not raw:
             return None
         self.offset += len(raw)
         if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
             while raw and not raw.endswith(b"\n"):  # the rest of the long line, a block at a time
-                raw = self.file.readline(65536)
+                raw = file.readline(65536)
                 self.offset += len(raw)
             body: bytes | None = None
         else:
@@ -233,7 +242,7 @@ class TapeReader:
             return trade
 
     def _goto(self, offset: int) -> None:
-        self.file.seek(offset)
+        self._open().seek(offset)
         self.offset = offset
         self.line = 1 if offset == 0 else None
         self.last_time = None
@@ -567,6 +576,7 @@ class TapePlayer:
         return player
 
     def close(self) -> None:
+        """Close the tape's file (it is opened again where it was if the tape plays on)."""
         self.reader.close()
 
 

@@ -11,7 +11,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from emulator.engine import BalanceChange, MatchingEngine, Order, PlaceResult, Record, Trade, facts, trade_of
 from emulator.engine.events import FILL, MOVE
@@ -126,6 +126,19 @@ class World:
             for index, step in enumerate(self.scenario.timeline):
                 self.schedule(self.started + int(step.at * MICROS), f"scenario:{index}")
             self._scenario_handlers()
+
+    def close(self) -> None:
+        """Let go of what the world holds open (its tape's file): for a world being discarded, or at
+        shutdown. A world used after it is closed works as before: its tape opens its file again where
+        it was (TapeReader.close), so closing never breaks whoever still holds the world."""
+        if self.tape is not None:
+            self.tape.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _tape(self) -> TapeSource | None:
         """The tape this world plays: the operator's or a posted one, else its scenario's."""

@@ -1,9 +1,14 @@
 """Tenants: parallel test workers share one emulator and never see each other's market."""
 
+from pathlib import Path
+
 import httpx
 from starlette.testclient import TestClient
 
 from emulator.app import create_app
+from emulator.edge.tenancy import WorldRegistry
+from emulator.market.tape import TapeSource
+from emulator.market.world import World
 from emulator.settings import Settings
 from emulator.testing import RunningEmulator
 from tests.clients.mtgox_ws import of_kind, open_socket, read_all
@@ -60,3 +65,13 @@ def test_tenant_count_is_bounded_with_a_clear_error() -> None:
         refused = client.get("/_t/two/_emulator/clock")
         assert refused.status_code == 429 and "tenant limit of 2" in refused.json()["error"]
         assert client.get("/_t/one/code/data/ticker.php").status_code == 200
+
+
+def test_a_dropped_tenants_world_is_closed(tmp_path: Path) -> None:
+    tape = tmp_path / "t.csv"
+    tape.write_text("1310256000,17.5,1\n1310256060,17.6,2\n")
+    registry = WorldRegistry(lambda tenant: World(seed=5, mode="manual", tape=TapeSource.file(str(tape))), limit=4)
+    world = registry.get("alice")
+    assert world.tape is not None and not world.tape.reader.file.closed
+    assert registry.drop("alice")
+    assert world.tape.reader.file.closed

@@ -145,11 +145,12 @@ def test_two_runs_give_the_same_bytes_and_a_snapshot_resumes_the_tape(tmp_path: 
 def test_a_snapshot_may_name_only_this_worlds_tape_file_or_a_shipped_one(tmp_path: Path) -> None:
     tape = tmp_path / "t.csv"
     tape.write_text(tape_text(50))
-    world = World(seed=5, mode="manual", tape=TapeSource.file(str(tape)))
-    world.advance(20)
-    saved = world.snapshot()
+    with World(seed=5, mode="manual", tape=TapeSource.file(str(tape))) as world:
+        world.advance(20)
+        saved = world.snapshot()
     assert saved["tape"]["path"] == str(tape) and saved["tape"]["text"] is None
-    World(seed=5, mode="manual", tape=TapeSource.file(str(tape))).restore(saved)
+    with World(seed=5, mode="manual", tape=TapeSource.file(str(tape))) as same:
+        same.restore(saved)
     other = World(seed=5, mode="manual")
     with pytest.raises(ValueError, match="a restore plays only the tape"):
         other.restore({**saved, "tape": {**saved["tape"], "path": "/etc/passwd"}})
@@ -211,6 +212,7 @@ def test_the_tape_is_entered_by_binary_search_and_errors_still_name_their_line(t
     with pytest.raises(TapeError, match=r"broken.csv:30001: expected unix_time"):
         while reader.next() is not None:
             pass
+    reader.close()
 
 
 def test_a_scenario_tape_is_a_file_name_next_to_it_or_a_shipped_one(tmp_path: Path) -> None:
@@ -257,3 +259,20 @@ def test_serve_refuses_a_malformed_tape_in_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr == f"{path}:2: the side '2' is not buy or sell\n"
+
+
+def test_a_closed_world_lets_go_of_its_tape_file_and_plays_on_if_still_used(tmp_path: Path) -> None:
+    tape = write(tmp_path, "t.csv", tape_text(300))
+
+    def run(close: bool) -> bytes:
+        with World(seed=5, mode="manual", tape=TapeSource.file(tape)) as world:
+            world.advance(10)
+            assert world.tape is not None
+            if close:  # as a dropped tenant's world is while a request still holds it
+                world.close()
+                assert world.tape.reader.file.closed
+            world.advance(100)
+        assert world.tape.reader.file.closed
+        return orjson.dumps(world.snapshot())
+
+    assert run(True) == run(False)

@@ -2,17 +2,32 @@
 GET route of routes.py, its two ways of sending a key as security schemes (so that "Authorize"
 works), the values the `market`, `symbol` and `name` (exchange) path parameters and the comma-list
 query parameters take, from the same catalog the routes read; and the examples, each route's real
-answer for the enterprise demo key."""
+answer for the enterprise demo key.
+
+routes.py gives its ROUTES to `part` and registers the part on the surface (emulator.surfaces): this
+module reads them through that argument, not by importing routes.py, which imports this one."""
 
 import dataclasses
 import re
-from functools import cache
-from typing import Any
+from collections.abc import Mapping
+from functools import cache, partial
+from typing import Any, NamedTuple
 
 from emulator.apis.bitcoinaverage.catalog import catalog
 from emulator.apis.bitcoinaverage.params import MARKETS
-from emulator.apis.bitcoinaverage.routes import ROUTES
 from emulator.openapi import ApiPart, Call, Operation, Parameter, SecurityScheme
+
+
+class Documented(NamedTuple):
+    """A GET route as the OpenAPI document shows it: its function's name, its summary, its query
+    parameters (path parameters are read from the path)."""
+
+    name: str
+    summary: str
+    query: tuple[Parameter, ...]
+
+
+Routes = Mapping[str, Documented]  # path -> its GET (routes.ROUTES)
 
 SCHEMES = (
     SecurityScheme(
@@ -91,7 +106,7 @@ def _with_values(parameter: Parameter) -> Parameter:
     return dataclasses.replace(parameter, choices=_listed()[parameter.name])
 
 
-def operations() -> list[Operation]:
+def operations(routes: Routes) -> list[Operation]:
     return [
         Operation(
             path=path,
@@ -100,7 +115,7 @@ def operations() -> list[Operation]:
             operation_id=re.sub(r"\W", "_", f"{route.name}{path}_get"),
             parameters=[*_path_parameters(path), *(_with_values(p) for p in route.query)],
         )
-        for path, route in ROUTES.items()
+        for path, route in routes.items()
     ]
 
 
@@ -114,14 +129,20 @@ def _filled(path: str) -> str:
     return path
 
 
-async def examples(call: Call) -> dict[str, Any]:
+async def examples(routes: Routes, call: Call) -> dict[str, Any]:
     """Each route called once, with the examples of its path parameters; failures are left out."""
     answers = {}
-    for path in ROUTES:
+    for path in routes:
         status, answer = await call("GET", _filled(path), QUERIES.get(path, ""), extra_headers=(KEY,))
         if status == 200:
             answers[path] = answer
     return answers
 
 
-PART = ApiPart(tag="bitcoinaverage", operations=operations, schemes=SCHEMES, examples=examples)
+def part(routes: Routes) -> ApiPart:
+    return ApiPart(
+        tag="bitcoinaverage",
+        operations=partial(operations, routes),
+        schemes=SCHEMES,
+        examples=partial(examples, routes),
+    )

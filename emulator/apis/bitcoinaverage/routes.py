@@ -20,16 +20,17 @@ import csv
 import io
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from emulator.apis.bitcoinaverage import history, rendering
+from emulator.apis.bitcoinaverage import history, openapi, rendering
 from emulator.apis.bitcoinaverage.auth import ApiError
 from emulator.apis.bitcoinaverage.endpoint import Context, serve
+from emulator.apis.bitcoinaverage.openapi import Documented
 from emulator.apis.bitcoinaverage.params import (
     MARKETS,
     amount,
@@ -46,27 +47,19 @@ from emulator.apis.bitcoinaverage.params import (
     transaction_hash,
 )
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
-from emulator.apis.bitcoinaverage.surface import HOT_TICKER, PREFIXES
+from emulator.apis.bitcoinaverage.surface import HOT_TICKER, PREFIXES, SURFACE
 from emulator.apis.bitcoinaverage.unknown import add_unknown_routes
 from emulator.apis.bitcoinaverage.view import Ticker
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
 from emulator.openapi import Parameter
 from emulator.responses import Rendered
+from emulator.surfaces import describe
 
 router = APIRouter()  # plain routes (see `get`) and the websockets
 Endpoint = Callable[..., Response]  # (request, **path parameters) -> answer
 PERIODS = ("daily", "monthly", "alltime")
 FORMATS = ("json", "csv")
 RESOLUTIONS = ("minute", "hour", "day")
-
-
-class Documented(NamedTuple):
-    """A GET route as the OpenAPI document shows it (openapi.py): its function's name, its summary,
-    its query parameters (path parameters are read from the path)."""
-
-    name: str
-    summary: str
-    query: tuple[Parameter, ...]
 
 
 ROUTES: dict[str, Documented] = {}  # path -> its GET, in the order the routes are registered
@@ -555,3 +548,6 @@ def hot_routes() -> list[Route]:
     route = Route(HOT_TICKER, _hot_ticker, methods=["GET"])
     route.path_regex = HOT_TICKER_MATCH  # what Route.matches reads; the parameters stay plain strings
     return [route]
+
+
+describe(SURFACE, openapi.part(ROUTES))  # the API's part of /openapi.json, read from ROUTES above

@@ -1,11 +1,15 @@
 """MtGox's part of the OpenAPI document (emulator.openapi): every method of the METHODS table under
 each prefix, GET and POST alike, its fields as query parameters and as a form body; and the examples,
-each method's real answer for the demo user alice."""
+each method's real answer for the demo user alice.
+
+routes.py gives its table to `part` and registers the part on the surface (emulator.surfaces): this
+module reads the table through that argument, not by importing routes.py, which imports this one."""
 
 import re
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, Protocol
 
-from emulator.apis.mtgox.routes import Method, published
 from emulator.apis.mtgox.surface import PREFIXES
 from emulator.openapi import ApiPart, Call, Operation, Parameter
 
@@ -27,6 +31,20 @@ FORMS: dict[str, dict[str, str]] = {
 }
 
 
+class Method(Protocol):
+    """What the document reads of a method of routes.METHODS."""
+
+    @property
+    def summary(self) -> str: ...
+    @property
+    def auth(self) -> bool: ...
+    @property
+    def params(self) -> Mapping[str, str]: ...
+
+
+Published = Callable[[str], Mapping[str, Method]]  # prefix -> the methods under it (routes.published)
+
+
 def _operation(prefix: str, path: str, method: Method, verb: str) -> Operation:
     fields = {**(CREDENTIALS if method.auth else {}), **method.params}
     query = [Parameter(name, "query", text) for name, text in fields.items()]
@@ -41,7 +59,7 @@ def _operation(prefix: str, path: str, method: Method, verb: str) -> Operation:
     )
 
 
-def operations() -> list[Operation]:
+def operations(published: Published) -> list[Operation]:
     return [
         _operation(prefix, path, method, verb)
         for prefix in PREFIXES
@@ -50,7 +68,7 @@ def operations() -> list[Operation]:
     ]
 
 
-async def examples(call: Call) -> dict[str, Any]:
+async def examples(published: Published, call: Call) -> dict[str, Any]:
     """Each method called once by POST under the first prefix, in the table's order; its answer is
     the example of that method under every prefix and verb."""
     answers: dict[str, Any] = {}
@@ -64,4 +82,10 @@ async def examples(call: Call) -> dict[str, Any]:
     return {prefix + name: answers[name] for prefix in PREFIXES for name in published(prefix) if name in answers}
 
 
-PART = ApiPart(tag="mtgox", operations=operations, other_answer=ERROR, examples=examples)
+def part(published: Published) -> ApiPart:
+    return ApiPart(
+        tag="mtgox",
+        operations=partial(operations, published),
+        other_answer=ERROR,
+        examples=partial(examples, published),
+    )

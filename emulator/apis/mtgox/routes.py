@@ -35,11 +35,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator.apis.mtgox import rendering
+from emulator.apis.mtgox import openapi, rendering
 from emulator.apis.mtgox.auth import authenticate, check_password
 from emulator.apis.mtgox.models import MtGoxModel, get_model
 from emulator.apis.mtgox.params import BadRequest, read_params
-from emulator.apis.mtgox.surface import HOT_PATHS, INTERNAL_ERROR, PREFIXES, SESSION_COOKIE, WEBSOCKET
+from emulator.apis.mtgox.surface import HOT_PATHS, INTERNAL_ERROR, PREFIXES, SESSION_COOKIE, SURFACE, WEBSOCKET
 from emulator.apis.mtgox.websocket import mtgox_socket
 from emulator.edge.tenancy import world_of
 from emulator.engine import ASK, BID, Order
@@ -50,6 +50,7 @@ from emulator.market.identities import is_valid_address, new_address
 from emulator.market.trades import DAY
 from emulator.market.world import World
 from emulator.responses import JSON, Rendered
+from emulator.surfaces import describe
 
 log = logging.getLogger(__name__)
 router = APIRouter()  # one plain route per prefix (see `_dispatcher`) and the websocket
@@ -406,3 +407,6 @@ def hot_routes() -> list[Route]:
         prefix = next(p for p in PREFIXES if path.startswith(p))
         routes.append(Route(path, ENDPOINTS[path[len(prefix) :]], methods=["GET"]))
     return routes
+
+
+describe(SURFACE, openapi.part(published))  # the API's part of /openapi.json, read from the table above
