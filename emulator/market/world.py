@@ -157,8 +157,9 @@ class World:
     @property
     def wallets(self) -> dict[str, deque[BalanceChange]]:
         """Each user's last WALLET_HISTORY wallet movements (MtGox's history). The world keeps the
-        engine records that moved a wallet and makes the movements from them when they are read: most
-        are never read, and making them was a good part of what every trade cost."""
+        records that moved a wallet (MOVE records, and each FILL's SETTLED record, which holds no
+        orders) and makes the movements from them when they are read: most are never read, and
+        making them was a good part of what every trade cost."""
         for name, unbooked in self._unbooked.items():
             if unbooked:
                 self._wallets[name].extend(

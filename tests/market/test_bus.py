@@ -161,3 +161,23 @@ def test_a_late_depth_subscriber_rebuilds_the_book() -> None:
         if not levels[key]:
             del levels[key]
     assert levels == {(side, price): volume for side in (1, 2) for price, volume in book.depth(side)}
+
+
+def test_wallets_are_the_balance_movements_streamed() -> None:
+    """A user's wallet history (kept as SETTLED and MOVE records, made when read) is exactly the
+    wallet movements of theirs the `balance` topic streamed, in order."""
+    world = World(seed=6, start=1_310_000_000 * 10**6, mode="manual")
+    balances = world.bus.subscribe(["balance"], 10**7)
+    before = {"alice": len(world.wallets["alice"]), "erin": 0}  # alice's opening deposits
+    world.add_user("erin", "pw", {"BTC": "50", "USD": "50000"})
+    rng = random.Random(6)
+    for _ in range(60):
+        world.advance(5)
+        for user in ("erin", "alice"):
+            side, amount = rng.choice([1, 2]), rng.randrange(10**7, 10**9)
+            world.place(user, side, amount, None if rng.random() < 0.5 else rng.randrange(1_300_000, 1_700_000, 1000))
+    streamed = balances.drain()
+    for user in ("erin", "alice"):
+        mine = [change for change in streamed if change.user == user]
+        assert len(mine) > 20
+        assert list(world.wallets[user])[before[user] :] == mine
