@@ -4,7 +4,18 @@ Nothing here does I/O, reads a clock or touches asyncio: callers pass the time i
 events out, which is what makes the market deterministic and fast to test.
 """
 
-from emulator.engine.events import KINDS, BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, facts, trade_of
+from emulator.engine.events import (
+    KINDS,
+    BalanceChange,
+    DepthChange,
+    Event,
+    OrderUpdate,
+    Record,
+    Trade,
+    depth_changes,
+    facts,
+    trade_of,
+)
 from emulator.engine.ledger import Ledger
 from emulator.engine.matching import MatchingEngine, PlaceResult
 from emulator.engine.orders import ASK, BID, Account, Order, OrderStatus
@@ -25,6 +36,7 @@ __all__ = [
     "PlaceResult",
     "Record",
     "Trade",
+    "depth_changes",
     "facts",
     "trade_of",
 ]

@@ -20,6 +20,12 @@ The records, each tagged by its first item:
 - `(DEPTH, currency, deltas, date)`: the volume changes of one book in one operation, keyed like the
   book (`price` for bids, `-price` for asks); zero deltas are left for `facts` to skip.
 - `(MOVE, user, currency, delta, balance, kind, date)`: a deposit or a withdrawal.
+
+One more layout is not the engine's: `settled(fill)` is `(SETTLED, date, currency, seller, buyer,
+amount, cost, fee_cash, fee_btc, seller_btc, seller_cash, fees_cash, buyer_cash, buyer_btc,
+fees_btc)`, a FILL's wallet movements without its orders. The world keeps these for wallet history:
+holding only strings and integers, they neither keep filled orders alive nor stay on the garbage
+collector's lists, which a busy market's kept FILL records both did.
 """
 
 from collections.abc import Callable, Collection, Iterable
@@ -37,6 +43,7 @@ DEPTH = 2
 MOVE = 3
 RESTED = 4
 CANCELLED = 5
+SETTLED = 6
 
 Record = tuple[Any, ...]
 """One engine record; the layouts are in the module docstring."""
@@ -181,25 +188,60 @@ def facts(
                 add(trade if trade is not None else trade_of(record))
             if want_orders:
                 _fill_orders(record, add)
-        elif want_balances:
-            _, user, currency, delta, balance, kind, date = record
-            add(BalanceChange(user, currency, delta, balance, kind, date))
+        elif tag == MOVE:
+            if want_balances:
+                _, user, currency, delta, balance, kind, date = record
+                add(BalanceChange(user, currency, delta, balance, kind, date))
+        elif want_balances:  # SETTLED
+            _movements(record, add)
+    return out
+
+
+def settled(record: Record) -> Record:
+    """The SETTLED record of a FILL record: its wallet movements, without the orders."""
+    taker, maker = record[6], record[7]
+    buy, sell = (taker, maker) if record[5] == BID else (maker, taker)
+    return (SETTLED, record[1], buy.currency, sell.user, buy.user, record[4], *record[10:])
+
+
+def depth_changes(records: Iterable[Record]) -> list[DepthChange]:
+    """`facts(records, (DepthChange,))`, written out for the one kind every depth feed asks for
+    after every operation: the same DepthChanges in the same order."""
+    out: list[DepthChange] = []
+    add = out.append
+    for record in records:
+        tag = record[0]
+        if tag == RESTED:
+            _, order, amount, date = record
+            add(DepthChange(order.currency, order.side, order.price, amount, date))
+        elif tag == CANCELLED:
+            _, order, amount, date = record
+            add(DepthChange(order.currency, order.side, order.price, -amount, date))
+        elif tag == DEPTH:
+            _, currency, deltas, date = record
+            for key, delta in deltas.items():
+                if delta:
+                    if key > 0:
+                        add(DepthChange(currency, BID, key, delta, date))
+                    else:
+                        add(DepthChange(currency, ASK, -key, delta, date))
     return out
 
 
 def _fill_movements(record: Record, add: Callable[[Event], None]) -> None:
     """A trade's wallet movements in booking order (the seller's side first)."""
+    _movements(settled(record), add)
+
+
+def _movements(record: Record, add: Callable[[Event], None]) -> None:
+    """The wallet movements of a SETTLED record in booking order (the seller's side first)."""
     (
         _,
         date,
-        _tid,
-        _price,
+        currency,
+        seller,
+        buyer,
         amount,
-        taker_side,
-        taker,
-        maker,
-        _taker_left,
-        _maker_left,
         cost,
         fee_cash,
         fee_btc,
@@ -210,10 +252,6 @@ def _fill_movements(record: Record, add: Callable[[Event], None]) -> None:
         buyer_btc,
         fees_btc,
     ) = record
-    buy, sell = (taker, maker) if taker_side == BID else (maker, taker)
-    currency = buy.currency
-    seller = sell.user
-    buyer = buy.user
     add(BalanceChange(seller, ITEM, -amount, seller_btc, "out", date))
     add(BalanceChange(seller, currency, cost, seller_cash + fee_cash, "earned", date))
     if fee_cash:

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from emulator.engine import BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, facts
+from emulator.engine import BalanceChange, DepthChange, Event, OrderUpdate, Record, Trade, depth_changes, facts
 
 FACT_TOPICS: dict[str, type] = {"trade": Trade, "depth": DepthChange, "order": OrderUpdate, "balance": BalanceChange}
 USER = "user:"  # a user's own topic: every trade, order update and wallet movement of theirs
@@ -69,7 +69,10 @@ class Subscription:
 
 
 Selector = Callable[[Sequence[Record], list[Trade], list[Event] | None], list[Any]]
-Group = tuple[Selector | None, bool, list[Subscription]]  # who receives the same batch: selection, version
+# Who receives the same selection of an operation's facts: the selection (the trades and the depth
+# changes are written out in `deliver`, keyed by their kind; anything else is a Selector), the
+# subscriptions taking just that, and those that also take the version (`changed`) after it.
+Group = tuple[type | None, Selector | None, list[Subscription], list[Subscription]]
 Plan = tuple[frozenset[type], bool, list[Group]]
 
 
@@ -99,14 +102,24 @@ def _selector(topics: set[str], kinds: frozenset[type]) -> tuple[Hashable, Selec
         return (mine, users), select_owned
     if not mine:
         return None
-    if mine == {Trade}:
-        return mine, lambda records, trades, events: trades
     if len(mine) == 1:
         only = tuple(mine)
-        return mine, lambda records, trades, events: facts(records, only)
+        return mine, lambda records, trades, events: facts(records, only, trades)
     if mine >= kinds:
         return mine, lambda records, trades, events: events or []
     return mine, lambda records, trades, events: [event for event in events or () if type(event) in mine]
+
+
+def _offer(subscriptions: list[Subscription], batch: list[Any]) -> None:
+    """Queue `batch` for each subscription, one notification each."""
+    for subscription in subscriptions:
+        queue = subscription.queue
+        if subscription.overflowed or len(queue) + len(batch) > subscription.maxsize:
+            subscription.offer_all(batch)
+            continue
+        queue.extend(batch)
+        if subscription.notify is not None:
+            subscription.notify()
 
 
 class Bus:
@@ -157,7 +170,8 @@ class Bus:
     def _delivery_plan(self) -> Plan:
         """The kinds of facts somebody listens to, whether some subscription takes several kinds or
         user topics (then all of them are made in one ordered list), and the subscriptions of fact
-        topics or `changed` grouped by what they receive. Remade whenever a subscription's topics change."""
+        topics or `changed` grouped by what they select, each selection made once per operation.
+        Remade whenever a subscription's topics change."""
         if self._plan is None:
             topics = self._by_topic
             wanted = {kind for topic, kind in FACT_TOPICS.items() if topic in topics}
@@ -172,26 +186,35 @@ class Bus:
             mixed = False
             for subscription in seen.values():
                 selection = _selector(subscription.topics, kinds)
-                changed = CHANGED in subscription.topics
                 key, select = selection if selection is not None else (None, None)
                 mixed = mixed or (isinstance(key, frozenset) and len(key) > 1) or isinstance(key, tuple)
-                groups.setdefault((key, changed), (select, changed, []))[2].append(subscription)
+                only = next(iter(key)) if isinstance(key, frozenset) and len(key) == 1 else None
+                _, _, plain, changed = groups.setdefault(
+                    key, (only if only in (Trade, DepthChange) else None, select, [], [])
+                )
+                (changed if CHANGED in subscription.topics else plain).append(subscription)
             self._plan = (kinds, mixed, list(groups.values()))
         return self._plan
 
     def deliver(self, records: Sequence[Record], trades: list[Trade], version: int) -> None:
         """Hand one operation's engine records to whoever listens: each subscription receives its facts
         in one batch, then `version` if it subscribed to `changed`. `trades` are the trades of the
-        FILL records in order, already made by the world (they are handed out, not made again)."""
+        FILL records in order, already made by the world (they are handed out, not made again).
+        Every selection is made once, however many subscriptions take it."""
         kinds, mixed, groups = self._plan or self._delivery_plan()
         events = facts(records, kinds, trades) if mixed else None
-        for select, changed, subscriptions in groups:
-            batch = select(records, trades, events) if select is not None else []
+        for kind, select, plain, changed in groups:
+            if kind is Trade:
+                batch: list[Any] = trades
+            elif kind is DepthChange:
+                batch = depth_changes(records)
+            else:
+                batch = select(records, trades, events) if select is not None else []
             if changed:
-                batch = [*batch, version]
+                _offer(changed, [*batch, version])
             if not batch:
                 continue
-            for subscription in subscriptions:
+            for subscription in plain:  # _offer written out: most subscriptions take one kind, no version
                 queue = subscription.queue
                 if subscription.overflowed or len(queue) + len(batch) > subscription.maxsize:
                     subscription.offer_all(batch)

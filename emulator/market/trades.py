@@ -35,10 +35,13 @@ class TradeLog:
     def __init__(self, keep: int = 2 * DAY) -> None:
         self.keep = keep  # microseconds of trades kept; older ones are forgotten
         self.trades: list[Trade] = []
-        # each trade's snapshot row, made as it comes: a snapshot copies this list instead of making
-        # some 30,000 rows (a day of history) every time it is taken
-        self.rows: list[Row] = []
-        # the last 24 h, kept incrementally: running sums and monotonic queues for high and low
+        # rows[i] is trades[i] as a snapshot keeps it, made at the first snapshot after the trade came:
+        # a snapshot copies the list instead of making some 30,000 rows (a day of history) each time
+        self._rows: list[Row] = []
+        # the last 24 h, kept incrementally: running sums and monotonic queues for high and low.
+        # Trades are folded into it when statistics are asked for, not as they are appended: a busy
+        # market appends far more often than anybody reads a ticker.
+        self._folded = 0  # trades[:_folded] are in the window (or were, and left it)
         self._window: deque[Trade] = deque()
         self._volume = 0
         self._turnover = 0
@@ -49,28 +52,47 @@ class TradeLog:
         return len(self.trades)
 
     def extend(self, trades: Iterable[Trade]) -> None:
-        for trade in trades:
-            self.append(trade)
+        """Append trades, oldest first (each at or after the last one)."""
+        self.trades.extend(trades)
 
     def append(self, trade: Trade) -> None:
         self.trades.append(trade)
-        self.rows.append(row(trade))
-        self._window.append(trade)
-        self._volume += trade.amount
-        self._turnover += trade.amount * trade.price
-        highs, lows = self._highs, self._lows
-        while highs and highs[-1].price <= trade.price:
-            highs.pop()
-        highs.append(trade)
-        while lows and lows[-1].price >= trade.price:
-            lows.pop()
-        lows.append(trade)
+
+    def _fold(self) -> None:
+        """Take the trades appended since the last fold into the 24 h window."""
+        trades = self.trades
+        if self._folded == len(trades):
+            return
+        window, highs, lows = self._window, self._highs, self._lows
+        volume, turnover = self._volume, self._turnover
+        for trade in trades[self._folded :]:
+            price = trade.price
+            window.append(trade)
+            volume += trade.amount
+            turnover += trade.amount * price
+            while highs and highs[-1].price <= price:
+                highs.pop()
+            highs.append(trade)
+            while lows and lows[-1].price >= price:
+                lows.pop()
+            lows.append(trade)
+        self._volume, self._turnover = volume, turnover
+        self._folded = len(trades)
 
     def forget_before(self, when: int) -> None:
         cut = bisect_left(self.trades, when - self.keep, key=lambda t: t.date)
         if cut > len(self.trades) // 4:  # trim in chunks, not on every trade
+            self._fold()  # the window is folded up to the end before the list's start moves
             del self.trades[:cut]
-            del self.rows[:cut]
+            del self._rows[:cut]  # all of them when fewer were made: still rows[i] for trades[i]
+            self._folded -= cut
+
+    def rows(self) -> list[Row]:
+        """Every trade as a snapshot keeps it, oldest first."""
+        rows, trades = self._rows, self.trades
+        if len(rows) < len(trades):
+            rows.extend(map(row, trades[len(rows) :]))
+        return list(rows)
 
     def since(self, tid: int, limit: int) -> list[Trade]:
         start = bisect_right(self.trades, tid, key=lambda t: t.tid)
@@ -92,6 +114,7 @@ class TradeLog:
 
     def stats(self, now: int) -> Stats:
         """High, low, volume and VWAP over the 24 h before now. `now` never goes back (market time)."""
+        self._fold()
         window, highs, lows = self._window, self._highs, self._lows
         start = now - DAY
         while window and window[0].date < start:

@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Self
 
 from emulator.engine import BalanceChange, MatchingEngine, Order, PlaceResult, Record, Trade, facts, trade_of
-from emulator.engine.events import FILL, MOVE
+from emulator.engine.events import CANCELLED, FILL, MOVE, RESTED, settled
 from emulator.engine.units import BTC_SCALE, DEFAULT_FEE_PPM, FIAT_SCALE, PPM, parse_units, price_scale
 from emulator.market.accounts import Directory, load_demo_accounts
 from emulator.market.bus import Bus
@@ -36,6 +36,7 @@ FEE_PERCENT = PPM // 100  # fees are given in percent and kept in parts per mill
 RESET = "reset"  # published on the "reset" topic when the world is rebuilt or restored
 WALLET_HISTORY = 10_000  # movements kept per user, for MtGox's history_*.csv
 MAX_UNITS = 10**24  # no balance, amount or price a snapshot may hold is larger
+QUIET = (RESTED, CANCELLED)  # records that trade nothing and move no wallet
 
 
 def unit_scale(currency: str) -> int:
@@ -169,8 +170,9 @@ class World:
     @property
     def wallets(self) -> dict[str, deque[BalanceChange]]:
         """Each user's last WALLET_HISTORY wallet movements (MtGox's history). The world keeps the
-        engine records that moved a wallet and makes the movements from them when they are read: most
-        are never read, and making them was a good part of what every trade cost."""
+        records that moved a wallet (MOVE records, and each FILL's SETTLED record, which holds no
+        orders) and makes the movements from them when they are read: most are never read, and
+        making them was a good part of what every trade cost."""
         for name, unbooked in self._unbooked.items():
             if unbooked:
                 self._wallets[name].extend(
@@ -368,29 +370,41 @@ class World:
             return
         self.version += 1
         self.identity = fresh_identity()
+        if len(records) == 1 and records[0][0] in QUIET:  # the commonest operations: no trade, no wallet
+            self.bus.deliver(records, [], self.version)
+            return
         made: list[Trade] = []
-        unbooked = self._unbooked
         for record in records:
             tag = record[0]
             if tag == FILL:
-                trade = trade_of(record)
-                made.append(trade)
-                wallet = unbooked.get(trade.seller)
-                if wallet is not None:
-                    wallet.append(record)
-                if trade.buyer != trade.seller:
-                    wallet = unbooked.get(trade.buyer)
-                    if wallet is not None:
-                        wallet.append(record)
+                made.append(self._settle(record))
             elif tag == MOVE:
-                wallet = unbooked.get(record[1])
+                wallet = self._unbooked.get(record[1])
                 if wallet is not None:
                     wallet.append(record)
         if made:
-            append = self.trades.append
-            for trade in made:
-                append(trade)
+            self.trades.extend(made)  # through the property: the day of history goes first
         self.bus.deliver(records, made, self.version)
+
+    def _settle(self, fill: Record) -> Trade:
+        """The trade of a FILL record, its SETTLED record kept for the wallets of its parties (once
+        for a trade with oneself)."""
+        trade = trade_of(fill)
+        seller, buyer = trade.seller, trade.buyer
+        unbooked = self._unbooked
+        wallet = unbooked.get(seller)
+        if wallet is not None:
+            record = settled(fill)
+            wallet.append(record)
+            if buyer != seller:
+                wallet = unbooked.get(buyer)
+                if wallet is not None:
+                    wallet.append(record)
+        else:
+            wallet = unbooked.get(buyer)
+            if wallet is not None:
+                wallet.append(settled(fill))
+        return trade
 
     # -- snapshot ---------------------------------------------------------------------------
 
@@ -404,7 +418,7 @@ class World:
             "version": self.version,
             "rng": [version, list(state), gauss],
             "engine": self.engine.snapshot(),
-            "trades": list(self.trades.rows),
+            "trades": self.trades.rows(),
             "timers": [list(t) for t in self.timers],
             "timer_seq": self._timer_seq,
             "flow": self.flow.snapshot(),

@@ -7,6 +7,10 @@ One feed per world renders every engine event once per channel (see emulator.str
 - A ticker message follows every batch of engine changes that traded or moved the best bid or ask.
 - When the world is reset or restored every socket of it is closed with 1012, since the book it
   was following no longer exists.
+
+The feed takes from the world's bus only what its channels' listeners are shown (see `_listen`):
+with no socket open it costs the market nothing, and nobody's order updates are made while no
+private channel is listened to.
 """
 
 from typing import Any
@@ -97,8 +101,43 @@ class Feed:
         self.model = get_model(world)
         self._traded = False
         self._best: tuple[int | None, int | None] = self._best_prices()
-        topics = ["trade", "depth", "order", "changed", "reset", "disconnect"]
-        self._subscription = world.bus.subscribe(topics, maxsize=10**6, notify=self._pump)
+        self._subscription = world.bus.subscribe(["reset", "disconnect"], maxsize=10**6, notify=self._pump)
+
+    def join(self, client: Client, channel: str) -> None:
+        self.channels.join(client, channel)
+        self._listen()
+
+    def leave(self, client: Client, channel: str) -> None:
+        self.channels.leave(client, channel)
+        self._listen()
+
+    def leave_all(self, client: Client) -> None:
+        self.channels.leave_all(client)
+        self._listen()
+
+    def _listen(self) -> None:
+        """Hold the bus topics the listened channels need: trades for the trades channel, the ticker
+        (whether a batch traded) and private channels (a user's own trades); depth for the depth
+        channel; order updates for private channels; each batch's end for the ticker. Called when a
+        channel gains or loses listeners, which happens between operations: a ticker listened to
+        again compares against the book as it is, as it would had the feed been listening all along
+        (after every batch the feed holds the best prices and nothing traded)."""
+        listened = self.channels.subscribers
+        private = any(channel not in PUBLIC for channel in listened)
+        wanted = {
+            "trade": TRADES in listened or TICKER in listened or private,
+            "depth": DEPTH in listened,
+            "order": private,
+            "changed": TICKER in listened,
+        }
+        bus, subscription = self.world.bus, self._subscription
+        for topic, want in wanted.items():
+            if want and topic not in subscription.topics:
+                if topic == "changed":
+                    self._traded, self._best = False, self._best_prices()
+                bus.add_topic(subscription, topic)
+            elif not want and topic in subscription.topics:
+                bus.remove_topic(subscription, topic)
 
     def _best_prices(self) -> tuple[int | None, int | None]:
         book = self.world.engine.books["USD"]
@@ -175,12 +214,12 @@ async def mtgox_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     client = Client(websocket, websocket.app.state.settings.ws_queue_limit)
     for channel in PUBLIC:
-        feed.channels.join(client, channel)
+        feed.join(client, channel)
         client.send_json({"op": "subscribe", "channel": channel})
     user = world.directory.user(_user_of(websocket, world) or "")
     own = user.channel if user is not None else None
     if own is not None:
-        feed.channels.join(client, own)
+        feed.join(client, own)
         client.send_json({"op": "subscribe", "channel": own})
 
     def on_text(text: str) -> None:
@@ -199,13 +238,13 @@ async def mtgox_socket(websocket: WebSocket) -> None:
             client.send_json(remark(f"unknown channel: {str(channel)[:64]}"))
         else:
             if op == "subscribe":
-                feed.channels.join(client, channel)
+                feed.join(client, channel)
             else:
-                feed.channels.leave(client, channel)
+                feed.leave(client, channel)
             client.send_json({"op": op, "channel": channel})
 
     connections: Connections = websocket.app.state.connections
     try:
         await serve_client(websocket, client, connections, on_text)
     finally:
-        feed.channels.leave_all(client)
+        feed.leave_all(client)
