@@ -189,7 +189,7 @@ class PriceModel:
         self._cache: OrderedDict[int, Instant] = OrderedDict()
         self._rows: OrderedDict[int, NDArray[np.int64]] = OrderedDict()  # second -> (4, pairs): see instants
         self._fx_rows: dict[int, list[float]] = {}  # second -> fx of every fiat, for the seconds in _rows
-        self._fiat_index = {f: i for i, f in enumerate(fiats)}
+        self.fiat_index = {f: i for i, f in enumerate(fiats)}
         self.gox_cache: dict[tuple[str, int, int, int], int] = {}  # see View.local_last_at
         self._hours: dict[tuple[int, int], Columns] = {}  # (first, last hour) -> hourly lasts' max, min, sum, count
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
@@ -199,7 +199,8 @@ class PriceModel:
         self._members: dict[str, dict[str, frozenset[str]]] = {}  # live exchange -> members()
         self.means: dict[tuple[str, int, int], int] = {}  # (symbol, first instant, count) -> mean index last
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
-        self.layouts: dict[str, object] = {}  # live exchange -> board.Layout of the index members
+        self.layouts: dict[str, object] = {}  # crypto -> board.Layout of the index members
+        self.blocks: dict[str, list[object]] = {}  # crypto -> the board.Blocks made last
 
     def remember_index(self, symbol: str, t: int, last: int, passing: bool = False) -> None:
         """Cache a pure local index; a `passing` one (asked for during one second only) in a small
@@ -263,7 +264,7 @@ class PriceModel:
         was worked out: the same number)."""
         row = self._fx_rows.get(t)
         if row is not None:
-            return round(row[self._fiat_index[fiat]] * RATE)
+            return round(row[self.fiat_index[fiat]] * RATE)
         return round(self.fx(fiat, t) * RATE)
 
     # -- exchanges ---------------------------------------------------------------------------
@@ -353,6 +354,10 @@ class PriceModel:
         """Every pair's numbers at each of `times` (rows), inactive exchanges not frozen: element for
         element what `market` gives (the same float steps in the same order, over a grid)."""
         return self._compute(times)[0]
+
+    def grid(self, times: NDArray[np.int64]) -> tuple[Columns, NDArray[np.float64]]:
+        """`columns`, and `fx` of every fiat (columns, catalog order) at each of `times` (rows)."""
+        return self._compute(times)
 
     def _compute(self, times: NDArray[np.int64]) -> tuple[Columns, NDArray[np.float64]]:
         """`columns`, and `fx` of every fiat (columns) at each of `times` (rows)."""

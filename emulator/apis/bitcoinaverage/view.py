@@ -24,7 +24,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from emulator.apis.bitcoinaverage.board import Board, Layout
+from emulator.apis.bitcoinaverage.board import Board, Layout, board_at
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.prices import DAY, HOUR, PRICE, RATE, PriceModel, Quote
 from emulator.engine.units import price_scale
@@ -192,7 +192,7 @@ class View:
             layout = model.layouts.get(crypto)
             if not isinstance(layout, Layout):
                 layout = model.layouts[crypto] = Layout(model, self._included, self.local_symbols_of(crypto))
-            found = self._boards[crypto] = Board(model, layout, self.now, self.catalog.outlier_threshold)
+            found = self._boards[crypto] = board_at(model, crypto, layout, self.now, self.catalog.outlier_threshold)
         return found
 
     # -- MtGox ------------------------------------------------------------------------------
@@ -408,10 +408,33 @@ class View:
         cached = self._local.get(symbol)
         if cached is not None:
             return cached
-        index, weights = self.local_index_now(symbol)
         now = self.now
+        crypto = symbol[:-3]
+        board = self.board(crypto)
+        week, month = self._grids()
+        if symbol != MTGOX_SYMBOL:  # every number but the means and the share from the board
+            ask, bid, last, high, low, open_day, open_week, open_month, avg_day, volume = board.row(symbol)
+            total = self.crypto_volume(crypto)
+            ticker = Ticker(
+                ask,
+                bid,
+                last,
+                high,
+                low,
+                open_day,
+                open_week,
+                open_month,
+                avg_day,
+                self.mean_last(symbol, week),
+                self.mean_last(symbol, month),
+                volume,
+                volume * 1_000_000 // total if total else 0,
+                now,
+            )
+            self._local[symbol] = ticker
+            return ticker
+        index, weights = self.local_index_now(symbol)
         # the opens are a day, a week and a month before this second: asked for during this second only
-        board = self.board(symbol[:-3])
         if symbol == MTGOX_SYMBOL:  # the weighted means of the exchanges' 24 h numbers, MtGox's among them
             members = board.members(symbol)
             days = []
@@ -432,8 +455,6 @@ class View:
             open_day, open_week, open_month = (board.last_at(symbol, back) for back in board.BACK)
         high = max(day_high, index.last, open_day)
         low = min(day_low, index.last, open_day)
-        week, month = self._grids()
-        crypto = symbol[:-3]
         total = self.crypto_volume(crypto)
         ticker = Ticker(
             index.ask,
@@ -457,8 +478,10 @@ class View:
     def crypto_volume(self, crypto: str) -> int:
         found = self._volumes.get(crypto)
         if found is None:
+            board = self.board(crypto)
             found = self._volumes[crypto] = sum(
-                self.local_index_now(s)[0].volume for s in self.local_symbols_of(crypto)
+                self.local_index_now(s)[0].volume if s == MTGOX_SYMBOL else board.row(s)[-1]
+                for s in self.local_symbols_of(crypto)
             )
         return found
 
@@ -475,7 +498,7 @@ class View:
         parts = [(s, self.local_ticker(s)) for s in self.local_symbols_of(crypto)]
         result: Ticker | None = None
         if parts:
-            rates = [self.model.rate(s[-3:], self.now) for s, _ in parts]
+            rates = [self.rate(crypto, s[-3:]) for s, _ in parts]
             volumes = [t.volume for _, t in parts]
             total = sum(volumes)
             values = {
@@ -499,10 +522,15 @@ class View:
         usd = self.global_usd(crypto)
         if usd is None:
             return None
-        rate = self.model.rate(fiat, self.now)
+        rate = self.rate(crypto, fiat)
         values = {field: getattr(usd, field) * rate // RATE for field in TICKER_FIELDS}
         share = self.local_ticker(symbol).share_ppm if symbol in self.catalog.local_symbols else 0
         return Ticker(**values, volume=usd.volume, share_ppm=share, timestamp=self.now)
+
+    def rate(self, crypto: str, fiat: str) -> int:
+        """The fiat's rate now (RATE units): model.rate's number, from the board of a crypto with
+        local symbols (whose block has worked it out)."""
+        return self.board(crypto).rates[self.model.fiat_index[fiat]]
 
     def ticker(self, market: str, symbol: str) -> Ticker | None:
         if market == "local":
