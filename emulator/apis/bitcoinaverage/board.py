@@ -19,6 +19,7 @@ index members that are included exchanges count here, never MtGox (whose numbers
 the view works BTCUSD out the scalar way) and never an inactive exchange (which is no member).
 """
 
+from itertools import pairwise
 from operator import mul
 
 import numpy as np
@@ -31,6 +32,7 @@ SPAN = 64  # seconds of a block made for a clock that moves forward
 NEAR = 2 * SPAN  # a second this close after the last block's start counts as the clock moving forward
 BLOCKS = 4  # blocks kept per layout
 EXACT_SPREAD = 2**40  # weighted means of members this far apart (or more) are made in Python integers
+GROUPS = (2, 4)  # symbols of up to 2, of 3 or 4 and of more members are grouped (see Layout)
 BACK = (DAY, 7 * DAY, 30 * DAY)  # the opens: the index a day, a week and a month ago
 # the pure part of a local ticker, in this order: Block.row
 ROW = ("ask", "bid", "last", "high", "low", "open_day", "open_week", "open_month", "avg_day", "volume")
@@ -39,9 +41,13 @@ ROW = ("ask", "bid", "last", "high", "low", "open_day", "open_week", "open_month
 class Layout:
     """The index members of some local symbols (one crypto's: what its global index needs), each
     symbol's sorted by name as the scalar index orders its quotes, as a padded (symbols, members)
-    matrix of the price model's pair columns."""
+    matrix of the price model's pair columns. `groups` splits the symbols by their number of members
+    (GROUPS), each group a Layout of its own: a block works over those, whose padding is a few
+    members rather than the widest symbol's (19 of BTC's 31 symbols' 107 members)."""
 
-    def __init__(self, model: PriceModel, members: dict[str, frozenset[str]], symbols: list[str]) -> None:
+    def __init__(
+        self, model: PriceModel, members: dict[str, frozenset[str]], symbols: list[str], split: bool = True
+    ) -> None:
         self.symbols = symbols
         self.position = {symbol: i for i, symbol in enumerate(symbols)}
         self.names: list[list[str]] = []
@@ -60,7 +66,25 @@ class Layout:
         self.count = self.valid.sum(axis=1)
         self.sizes: list[int] = self.count.tolist()
         half = np.maximum((self.count - 1) // 2, 1)  # (the rows of fewer than three members are not tested)
-        self._middle = (np.arange(len(symbols)), half - 1, half, np.minimum(half + 1, width - 1))
+        top = width - 1  # (a group of one-member symbols is one wide)
+        self._middle = (
+            np.arange(len(symbols)),
+            np.minimum(half - 1, top),
+            np.minimum(half, top),
+            np.minimum(half + 1, top),
+        )
+        # (positions of the group's symbols here, the group); symbol -> (group, its row there)
+        self.groups: list[tuple[NDArray[np.intp], Layout]] = []
+        self.place: dict[str, tuple[int, int]] = {}
+        if split:
+            bounds = [0, *GROUPS, width]
+            for low, high in pairwise(bounds):
+                chosen = [i for i, n in enumerate(self.sizes) if low < n <= high or (low == 0 and n == 0)]
+                if chosen:
+                    for row, i in enumerate(chosen):
+                        self.place[symbols[i]] = (len(self.groups), row)
+                    group = Layout(model, members, [symbols[i] for i in chosen], split=False)
+                    self.groups.append((np.array(chosen, dtype=np.intp), group))
 
 
 def index_weights(
@@ -134,44 +158,83 @@ def _python_means(values: NDArray[np.int64], weights: NDArray[np.int64]) -> NDAr
     return np.array(means, dtype=np.int64).reshape(shape)
 
 
-class Block:
-    """The pure local indices of a layout's symbols at `count` consecutive seconds from `first`, and
-    their members' numbers (see Board, one second of it)."""
+class Part:
+    """A block's numbers of one group of symbols (see Layout): (instants, symbols, members) arrays of
+    the members' lasts, volumes and weights (instants: the block's seconds, then a day, a week and a
+    month before each), their bid, ask and 24 h high, low and vwap now, and the weighted means."""
 
-    def __init__(self, model: PriceModel, layout: Layout, first: int, count: int, threshold: float) -> None:
-        self.layout = layout
-        self.first = first
-        self.count = count
-        seconds = first + np.arange(count, dtype=np.int64)
-        # the instants: every second, then each a day, a week and a month before (track after track)
-        times = np.concatenate([seconds - back for back in (0, *BACK)])
-        columns, rates = model.grid(times)
-        picked = layout.columns
+    def __init__(
+        self,
+        model: PriceModel,
+        group: Layout,
+        where: NDArray[np.intp],
+        columns: tuple[NDArray[np.int64], ...],
+        windows: list[tuple[int, int]],
+        threshold: float,
+    ) -> None:
+        count = len(windows)
+        picked = where[group.columns]
         lasts, volumes = columns[0][:, picked], columns[3][:, picked]  # (instants, symbols, members)
-        weights = index_weights(layout, lasts, volumes, threshold)
+        weights = index_weights(group, lasts, volumes, threshold)
         shape = (4, count, *picked.shape)
         lasts, volumes, weights = lasts.reshape(shape), volumes.reshape(shape), weights.reshape(shape)
         now = lasts[0]
         # each member's 24 h statistics as View.stats makes them: the last a day ago, every whole
         # hour since, and now (the hours are the same for every second of an hour)
         opening = lasts[1]
-        high, low, total = np.maximum(opening, now), np.minimum(opening, now), opening + now
-        top, bottom, inside, samples = self._hours(model, seconds.tolist())
-        high, low = np.maximum(high, top), np.minimum(low, bottom)
-        vwap = (total + inside) // (samples + 2)
+        top, bottom, inside, samples = _hours(model, group, windows)
+        high = np.maximum(np.maximum(opening, now), top)
+        low = np.minimum(np.minimum(opening, now), bottom)
+        vwap = (opening + now + inside) // (samples + 2)
         bids, asks = columns[1][:count, picked], columns[2][:count, picked]
         fields = np.stack((now, bids, asks, high, low, vwap))  # weighted by the weights now
-        means = weighted_means(
-            np.concatenate((fields.reshape(-1, *picked.shape), lasts[1:].reshape(-1, *picked.shape))),
-            np.concatenate(
-                (
-                    np.broadcast_to(weights[0], fields.shape).reshape(-1, *picked.shape),
-                    weights[1:].reshape(-1, *picked.shape),
-                )
-            ),
-        ).reshape(9, count, len(layout.symbols))
+        flat = (-1, *picked.shape)
+        self.means = weighted_means(
+            np.concatenate((fields.reshape(flat), lasts[1:].reshape(flat))),
+            np.concatenate((np.broadcast_to(weights[0], fields.shape).reshape(flat), weights[1:].reshape(flat))),
+        ).reshape(9, count, len(group.symbols))
+        self.volume = np.where(weights[0] > 0, volumes[0], 0).sum(axis=-1)
+        self.lasts, self.volumes, self.weights = lasts, volumes, weights
+        self.members_now = np.stack((bids, asks, high, low, vwap))
+
+
+def _hours(
+    model: PriceModel, group: Layout, windows: list[tuple[int, int]]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Max, min, sum and count of each member's last at the whole hours of each second's 24 h
+    window (first, last hour), (seconds, symbols, members). A 24 h window always holds 23 or 24."""
+    distinct = list(dict.fromkeys(windows))
+    picked = group.columns
+    parts = [np.stack([column[picked] for column in model.hours(first, last)]) for first, last in distinct]
+    if len(parts) == 1:
+        found = np.broadcast_to(parts[0][:, np.newaxis], (4, len(windows), *picked.shape))
+    else:
+        which = np.array([distinct.index(w) for w in windows])
+        found = np.stack(parts, axis=1)[:, which]
+    return found[0], found[1], found[2], found[3]
+
+
+class Block:
+    """The pure local indices of a crypto's symbols (`layout`) at `count` consecutive seconds from
+    `first`, and their members' numbers (see Board, one second of it)."""
+
+    def __init__(
+        self, model: PriceModel, crypto: str, layout: Layout, first: int, count: int, threshold: float
+    ) -> None:
+        self.layout = layout
+        self.first = first
+        self.count = count
+        # the instants: every second, then each a day, a week and a month before (run after run)
+        plan = model.plan_of(crypto)
+        columns, rates = plan.run([first - back for back in (0, *BACK)], count)
+        windows = [((t - DAY) // HOUR * HOUR + HOUR, (t - 1) // HOUR * HOUR) for t in range(first, first + count)]
+        self.parts = [Part(model, group, plan.where, columns, windows, threshold) for _, group in layout.groups]
+        means = np.zeros((9, count, len(layout.symbols)), dtype=np.int64)
+        volume = np.zeros((count, len(layout.symbols)), dtype=np.int64)
+        for (chosen, _), part in zip(layout.groups, self.parts, strict=True):
+            means[:, :, chosen] = part.means
+            volume[:, chosen] = part.volume
         last, bid, ask, day_high, day_low, avg_day, open_day, open_week, open_month = means
-        volume = np.where(weights[0] > 0, volumes[0], 0).sum(axis=-1)
         row = np.stack(
             (
                 ask,
@@ -190,24 +253,6 @@ class Block:
         self.rows: list[list[list[int]]] = row.tolist()  # second -> symbol -> ROW
         self.days: list[list[list[int]]] = np.stack((day_high, day_low, avg_day), axis=-1).tolist()
         self.rates: list[list[int]] = np.rint(rates[:count] * 10**8).astype(np.int64).tolist()
-        self.lasts, self.volumes, self.weights = lasts, volumes, weights
-        self.members_now = np.stack((bids, asks, high, low, vwap))
-
-    def _hours(
-        self, model: PriceModel, seconds: list[int]
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        """Max, min, sum and count of each member's last at the whole hours inside each second's
-        24 h window, (seconds, symbols, members). A 24 h window always holds 23 or 24 whole hours."""
-        windows = [((t - DAY) // HOUR * HOUR + HOUR, (t - 1) // HOUR * HOUR) for t in seconds]
-        distinct = list(dict.fromkeys(windows))
-        picked = self.layout.columns
-        parts = [np.stack([column[picked] for column in model.hours(first, last)]) for first, last in distinct]
-        if len(parts) == 1:
-            found = np.broadcast_to(parts[0][:, np.newaxis], (4, len(seconds), *picked.shape))
-        else:
-            which = np.array([distinct.index(w) for w in windows])
-            found = np.stack(parts, axis=1)[:, which]
-        return found[0], found[1], found[2], found[3]
 
 
 class Board:
@@ -232,9 +277,9 @@ class Board:
         return self._block.rows[self._k][self.layout.position[symbol]]
 
     def weights(self, symbol: str) -> dict[str, int]:
-        i = self.layout.position[symbol]
-        found = self._block.weights[0, self._k, i, : self.layout.sizes[i]].tolist()
-        return {name: w for name, w in zip(self.layout.names[i], found, strict=True) if w}
+        part, group, i = self._part(symbol)
+        found = part.weights[0, self._k, i, : group.sizes[i]].tolist()
+        return {name: w for name, w in zip(group.names[i], found, strict=True) if w}
 
     def quote(self, symbol: str) -> Quote:
         ask, bid, last, *_, volume = self.row(symbol)
@@ -251,22 +296,27 @@ class Board:
 
     def members(self, symbol: str) -> dict[str, tuple[Quote, int, int, int]]:
         """Each member's quote now and 24 h high, low and vwap, by name."""
-        i = self.layout.position[symbol]
-        n, k, block = self.layout.sizes[i], self._k, self._block
-        lasts, volumes = block.lasts[0, k, i, :n].tolist(), block.volumes[0, k, i, :n].tolist()
-        bids, asks, highs, lows, vwaps = block.members_now[:, k, i, :n].tolist()
+        part, group, i = self._part(symbol)
+        n, k = group.sizes[i], self._k
+        lasts, volumes = part.lasts[0, k, i, :n].tolist(), part.volumes[0, k, i, :n].tolist()
+        bids, asks, highs, lows, vwaps = part.members_now[:, k, i, :n].tolist()
         return {
             name: (Quote(lasts[j], bids[j], asks[j], volumes[j]), highs[j], lows[j], vwaps[j])
-            for j, name in enumerate(self.layout.names[i])
+            for j, name in enumerate(group.names[i])
         }
 
     def quotes_back(self, symbol: str, back: int) -> dict[str, Quote]:
         """The members' quotes `back` seconds ago (one of BACK), bid and ask left at the last: what
         an index of the last price reads."""
-        i, track = self.layout.position[symbol], BACK.index(back) + 1
-        n, k, block = self.layout.sizes[i], self._k, self._block
-        lasts, volumes = block.lasts[track, k, i, :n].tolist(), block.volumes[track, k, i, :n].tolist()
-        return {name: Quote(lasts[j], lasts[j], lasts[j], volumes[j]) for j, name in enumerate(self.layout.names[i])}
+        part, group, i = self._part(symbol)
+        track, n, k = BACK.index(back) + 1, group.sizes[i], self._k
+        lasts, volumes = part.lasts[track, k, i, :n].tolist(), part.volumes[track, k, i, :n].tolist()
+        return {name: Quote(lasts[j], lasts[j], lasts[j], volumes[j]) for j, name in enumerate(group.names[i])}
+
+    def _part(self, symbol: str) -> tuple[Part, Layout, int]:
+        """The part of the block that holds a symbol, its group and the symbol's row there."""
+        g, i = self.layout.place[symbol]
+        return self._block.parts[g], self.layout.groups[g][1], i
 
 
 def board_at(model: PriceModel, crypto: str, layout: Layout, second: int, threshold: float) -> Board:
@@ -280,7 +330,7 @@ def board_at(model: PriceModel, crypto: str, layout: Layout, second: int, thresh
             return Board(block, second)
     last = blocks[-1] if blocks else None
     forward = isinstance(last, Block) and 0 < second - last.first <= NEAR
-    made = Block(model, layout, second, SPAN if forward else 1, threshold)
+    made = Block(model, crypto, layout, second, SPAN if forward else 1, threshold)
     blocks.append(made)
     if len(blocks) > BLOCKS:
         del blocks[0]

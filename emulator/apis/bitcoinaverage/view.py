@@ -21,6 +21,7 @@ Choices where the spec is silent:
 """
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.prices import DAY, HOUR, PRICE, RATE, PriceModel, Quote
 from emulator.engine.units import price_scale
 from emulator.market.clock import MICROS
+from emulator.market.memo import Memo
 
 if TYPE_CHECKING:
     from emulator.market.world import World
@@ -148,6 +150,49 @@ def combined_last(quotes: dict[str, Quote], threshold: float) -> int:
     return sum(quotes[n].last * w for n, w in weights.items()) // total
 
 
+@dataclass(slots=True, frozen=True)
+class Joined:
+    """An index of the last price that MtGox joins, all but MtGox's volume applied: the others' sum
+    of last times weight and total weight, MtGox's fade (None: an outlier) and whether nobody was
+    kept (every member at its whole volume). MtGox's volume (its 24 h volume now, the weight of
+    every past second) changes with each trade, the rest only with the second and MtGox's price."""
+
+    others: int
+    others_weight: int
+    fade: float | None
+    everyone: bool
+
+    def last(self, price: int, volume: int) -> int:
+        """combined_last of the quotes with MtGox's at `price` and `volume`."""
+        if self.everyone:
+            weight = max(1, volume)
+        elif self.fade is None:
+            weight = 0
+        else:
+            weight = max(1, round(volume * self.fade))
+        return (self.others + price * weight) // (self.others_weight + weight)
+
+
+def joined(quotes: dict[str, Quote], price: int, threshold: float) -> Joined:
+    """The Joined index of `quotes` (MtGox's not among them) with MtGox's last at `price`: the
+    steps of index_weights and combined_last, MtGox's weight left to the end."""
+    everyone = {**quotes, MTGOX: Quote(price, price, price, 0)}
+    far = deviations(everyone)
+    kept = [n for n in everyone if far[n] < threshold]
+    others = others_weight = 0
+    fade: float | None = None
+    for name in kept or everyone:
+        distance = far[name] if kept else 0.0
+        found = 1.0 if distance <= threshold / 2 else (threshold - distance) / (threshold / 2)
+        if name == MTGOX:
+            fade = found
+            continue
+        weight = max(1, round(quotes[name].volume * found)) if kept else max(1, quotes[name].volume)
+        others += quotes[name].last * weight
+        others_weight += weight
+    return Joined(others, others_weight, fade, not kept)
+
+
 def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, dict[str, int]]:
     """The index of a set of quotes and the weight of each exchange it used (outliers have none)."""
     weights = index_weights(quotes, threshold)
@@ -166,8 +211,13 @@ def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, dict[str
 class View:
     """What the view shows at the world's current second."""
 
-    def __init__(self, catalog: Catalog, model: PriceModel, world: "World") -> None:
+    def __init__(
+        self, catalog: Catalog, model: PriceModel, world: "World", trades_at: Memo[tuple[int, int]] | None = None
+    ) -> None:
         self.catalog = catalog
+        # second -> (date, price) of MtGox's last trade at or before it, (-1, 0) for none: fixed
+        # once the second is past, for as long as the world stays on its timeline (its epoch)
+        self._trades_at: Memo[tuple[int, int]] = Memo(limit=4096) if trades_at is None else trades_at
         self.model = model
         self.world = world
         self.now = world.now // MICROS
@@ -231,13 +281,16 @@ class View:
         if t >= self.now:
             live = self.mtgox_live()
             return None if live is None else Quote(live.last, live.bid, live.ask, live.volume)
-        trades = self.world.trades.trades
-        i = bisect_right(trades, t * MICROS + MICROS - 1, key=lambda tr: tr.date) - 1
-        if i < 0 or trades[i].date < self.keep_from:
+        date, price = self._trades_at.get(self.world.epoch, t, lambda: self._trade_at(t))
+        if date < self.keep_from:
             return None
         live = self.mtgox_live()
-        price = trades[i].price * MTGOX_UNITS
         return Quote(price, price, price, live.volume if live else 0)
+
+    def _trade_at(self, t: int) -> tuple[int, int]:
+        trades = self.world.trades.trades
+        i = bisect_right(trades, t * MICROS + MICROS - 1, key=lambda tr: tr.date) - 1
+        return (-1, 0) if i < 0 else (trades[i].date, trades[i].price * MTGOX_UNITS)
 
     # -- exchanges --------------------------------------------------------------------------
 
@@ -354,16 +407,19 @@ class View:
                 cached = combined_last(quotes, self.catalog.outlier_threshold)
                 self.model.remember_index(symbol, t, cached, passing)
             return cached
-        # a pure function of the second and MtGox's quote then: kept in the price model by both
-        key = (symbol, t, gox.last, gox.volume)
+        return self._joined(symbol, t, gox.last, lambda: self.quotes_at(symbol, t, fast)).last(gox.last, gox.volume)
+
+    def _joined(self, symbol: str, t: int, price: int, quotes: Callable[[], dict[str, Quote]]) -> Joined:
+        """The index at past second t with MtGox's last at `price`, its volume aside: a pure function
+        of the second and that price, kept in the price model by both."""
+        key = (symbol, t, price)
         found = self.model.gox_cache.get(key)
         if found is None:
-            quotes = self.quotes_at(symbol, t, fast)
-            quotes[MTGOX] = gox
-            found = combined_last(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
+            found = joined(quotes(), price, self.catalog.outlier_threshold)
             if len(self.model.gox_cache) >= 4096:
                 self.model.gox_cache.clear()
             self.model.gox_cache[key] = found
+        assert isinstance(found, Joined)
         return found
 
     def _grids(self) -> tuple[list[int], list[int]]:
@@ -386,9 +442,7 @@ class View:
                 cached = board.last_at(symbol, back)
                 self.model.remember_index(symbol, t, cached, passing=True)
             return cached
-        quotes = board.quotes_back(symbol, back)
-        quotes[MTGOX] = gox
-        return combined_last(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
+        return self._joined(symbol, t, gox.last, lambda: board.quotes_back(symbol, back)).last(gox.last, gox.volume)
 
     def mean_last(self, symbol: str, instants: list[int]) -> int:
         """The mean of the local index's last at `instants` (past seconds on a 6 h or daily grid). Pure
