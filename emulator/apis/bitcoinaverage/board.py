@@ -265,10 +265,11 @@ class Board:
 
     BACK = BACK
 
-    __slots__ = ("_block", "_k", "layout", "rates")
+    __slots__ = ("_block", "_k", "_members", "layout", "rates")
 
     def __init__(self, block: Block, second: int) -> None:
         self._block = block
+        self._members: dict[str, dict[str, tuple[Quote, int, int, int]]] = {}
         self._k = second - block.first
         self.layout = block.layout
         self.rates = block.rates[self._k]
@@ -296,6 +297,12 @@ class Board:
 
     def members(self, symbol: str) -> dict[str, tuple[Quote, int, int, int]]:
         """Each member's quote now and 24 h high, low and vwap, by name."""
+        found = self._members.get(symbol)
+        if found is None:
+            found = self._members[symbol] = self._members_of(symbol)
+        return found
+
+    def _members_of(self, symbol: str) -> dict[str, tuple[Quote, int, int, int]]:
         part, group, i = self._part(symbol)
         n, k = group.sizes[i], self._k
         lasts, volumes = part.lasts[0, k, i, :n].tolist(), part.volumes[0, k, i, :n].tolist()

@@ -164,6 +164,7 @@ class PriceModel:
         self._fx_rows: dict[int, list[float]] = {}  # second -> fx of every fiat, for the seconds in _rows
         self.fiat_index = {f: i for i, f in enumerate(catalog.fiats)}
         self.gox_cache: dict[tuple[str, int, int], object] = {}  # see View._joined
+        self.gox_means: dict[tuple[int, str, int, int], list[object]] = {}  # see View._mean_joined
         self._hours: dict[tuple[int, int], Columns] = {}  # (first, last hour) -> hourly lasts' max, min, sum, count
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
         self.passing_cache: dict[tuple[str, int], int] = {}  # the same, for seconds asked for only briefly
@@ -171,6 +172,8 @@ class PriceModel:
         self.hours_cache: dict[tuple[str, str, int, int], tuple[int, int, int, int]] = {}
         self._members: dict[str, dict[str, frozenset[str]]] = {}  # live exchange -> members()
         self.means: dict[tuple[str, int, int], int] = {}  # (symbol, first instant, count) -> mean index last
+        # (crypto, first instant of the week, of the month) -> symbol -> its two means: see View.pure_means
+        self.grid_means: dict[tuple[str, int, int], dict[str, tuple[int, int]]] = {}
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
         self.layouts: dict[str, object] = {}  # crypto -> board.Layout of the index members
         self.blocks: dict[str, list[object]] = {}  # crypto -> the board.Blocks made last
@@ -432,19 +435,23 @@ class Plan:
         return self._numbers(times, self._bank.values(times))
 
     def run(self, starts: list[int], count: int) -> tuple[Columns, NDArray[np.float64]]:
-        """`compute` at `count` consecutive seconds from each of `starts`, one run after another."""
+        """`compute` at `count` consecutive seconds from each of `starts`, one run after another;
+        bid and ask of the first run only (what a board reads)."""
         times = (np.array(starts, dtype=np.int64)[:, np.newaxis] + np.arange(count, dtype=np.int64)).ravel()
-        return self._numbers(times, self._bank.run(starts, count))
+        return self._numbers(times, self._bank.run(starts, count), count)
 
-    def _numbers(self, times: NDArray[np.int64], noise: NDArray[np.float64]) -> tuple[Columns, NDArray[np.float64]]:
+    def _numbers(
+        self, times: NDArray[np.int64], noise: NDArray[np.float64], quoted: int | None = None
+    ) -> tuple[Columns, NDArray[np.float64]]:
+        """The columns at `times` from their noise; bid and ask of the first `quoted` rows only."""
         fx = self._fx_grid(noise)
         base = self._usd_grid(times, noise)[:, self._crypto_of] * fx[:, self._fiat_of]
         mid = base * (1.0 + self._offsets + EXCHANGE_NOISE * noise[:, self._mid_series])
         volume = self._volumes * (1.0 + VOLUME_NOISE * noise[:, self._volume_series])
         columns = (
             np.rint(mid * PRICE).astype(np.int64),
-            np.rint(mid * (1.0 - self._half_spreads) * PRICE).astype(np.int64),
-            np.rint(mid * (1.0 + self._half_spreads) * PRICE).astype(np.int64),
+            np.rint(mid[:quoted] * (1.0 - self._half_spreads) * PRICE).astype(np.int64),
+            np.rint(mid[:quoted] * (1.0 + self._half_spreads) * PRICE).astype(np.int64),
             np.rint(volume).astype(np.int64),
         )
         return columns, fx

@@ -23,7 +23,9 @@ Choices where the spec is silent:
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from operator import attrgetter, mul
+from typing import TYPE_CHECKING, cast
 
 from emulator.apis.bitcoinaverage.board import Board, Layout, board_at
 from emulator.apis.bitcoinaverage.catalog import Catalog
@@ -86,6 +88,17 @@ TICKER_FIELDS = (
     "avg_week",
     "avg_month",
 )
+
+
+TICKER_VALUES = attrgetter(*TICKER_FIELDS)
+
+
+def wavg_of(values: list[int], weights: list[int], total: int) -> int:
+    """wavg(list(zip(values, weights))) given the total of the weights."""
+    if total <= 0:
+        return sum(values) // len(values)
+    found: int = sum(map(mul, values, weights)) // total
+    return found
 
 
 def wavg(values: list[tuple[int, int]]) -> int:
@@ -206,6 +219,18 @@ def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, dict[str
         ),
         weights,
     )
+
+
+@dataclass(slots=True)
+class At:
+    """A past second of an index MtGox joins: MtGox's last trade then (date -1: none) and, once
+    needed, the index Joined at its price (see View._mean_joined)."""
+
+    t: int
+    date: int
+    price: int
+    joined: Joined | None = None
+    pure: int | None = None  # the index without MtGox
 
 
 class View:
@@ -401,13 +426,17 @@ class View:
         # a second whose last trade must be older than the log's window has no MtGox part
         gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL and t * MICROS + MICROS - 1 >= self.keep_from else None
         if gox is None:
-            cached = self.model.cached_index(symbol, t)
-            if cached is None:
-                quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
-                cached = combined_last(quotes, self.catalog.outlier_threshold)
-                self.model.remember_index(symbol, t, cached, passing)
-            return cached
+            return self._pure_last_at(symbol, t, fast, passing)
         return self._joined(symbol, t, gox.last, lambda: self.quotes_at(symbol, t, fast)).last(gox.last, gox.volume)
+
+    def _pure_last_at(self, symbol: str, t: int, fast: bool = False, passing: bool = False) -> int:
+        """The local index at past second t without MtGox (see local_last_at)."""
+        cached = self.model.cached_index(symbol, t)
+        if cached is None:
+            quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
+            cached = combined_last(quotes, self.catalog.outlier_threshold)
+            self.model.remember_index(symbol, t, cached, passing)
+        return cached
 
     def _joined(self, symbol: str, t: int, price: int, quotes: Callable[[], dict[str, Quote]]) -> Joined:
         """The index at past second t with MtGox's last at `price`, its volume aside: a pure function
@@ -447,8 +476,10 @@ class View:
     def mean_last(self, symbol: str, instants: list[int]) -> int:
         """The mean of the local index's last at `instants` (past seconds on a 6 h or daily grid). Pure
         but for BTCUSD (MtGox's trades count there), so cached in the price model by its first instant."""
-        if symbol == MTGOX_SYMBOL or instants[0] >= self.now:  # MtGox's trades, or the index now, in it
+        if instants[0] >= self.now:  # the index now in it
             return sum(self.local_last_at(symbol, t) for t in instants) // len(instants)
+        if symbol == MTGOX_SYMBOL:
+            return self._mean_joined(symbol, instants)
         key = (symbol, instants[0], len(instants))
         found = self.model.means.get(key)
         if found is None:
@@ -457,6 +488,34 @@ class View:
                 self.model.means.clear()
             self.model.means[key] = found
         return found
+
+    def _mean_joined(self, symbol: str, instants: list[int]) -> int:
+        """mean_last of the index MtGox joins at past instants: each instant's MtGox trade (fixed
+        once past, on the world's timeline) and its index without MtGox are kept in the price model
+        by the world's epoch; what is left for this second is which of those trades the log still
+        surely holds (local_last_at's test) and MtGox's volume now (their weight)."""
+        key = (self.world.epoch, symbol, instants[0], len(instants))
+        found = self.model.gox_means.get(key)
+        if found is None:
+            epoch, trades_at = self.world.epoch, self._trades_at
+            found = [At(t, *trades_at.get(epoch, t, partial(self._trade_at, t))) for t in instants]
+            if len(self.model.gox_means) >= 64:
+                self.model.gox_means.clear()
+            self.model.gox_means[key] = found
+        live = self.mtgox_live()
+        volume = live.volume if live else 0
+        keep = self.keep_from
+        total = 0
+        for at in cast(list[At], found):
+            if at.t * MICROS + MICROS - 1 >= keep and at.date >= keep:
+                if at.joined is None:
+                    at.joined = self._joined(symbol, at.t, at.price, partial(self.quotes_at, symbol, at.t))
+                total += at.joined.last(at.price, volume)
+            else:
+                if at.pure is None:
+                    at.pure = self._pure_last_at(symbol, at.t)
+                total += at.pure
+        return total // len(instants)
 
     def local_ticker(self, symbol: str) -> Ticker:
         cached = self._local.get(symbol)
@@ -469,6 +528,7 @@ class View:
         if symbol != MTGOX_SYMBOL:  # every number but the means and the share from the board
             ask, bid, last, high, low, open_day, open_week, open_month, avg_day, volume = board.row(symbol)
             total = self.crypto_volume(crypto)
+            avg_week, avg_month = self.pure_means(symbol)
             ticker = Ticker(
                 ask,
                 bid,
@@ -479,8 +539,8 @@ class View:
                 open_week,
                 open_month,
                 avg_day,
-                self.mean_last(symbol, week),
-                self.mean_last(symbol, month),
+                avg_week,
+                avg_month,
                 volume,
                 volume * 1_000_000 // total if total else 0,
                 now,
@@ -549,27 +609,70 @@ class View:
     def global_usd(self, crypto: str) -> Ticker | None:
         if crypto in self._global_usd:
             return self._global_usd[crypto]
-        parts = [(s, self.local_ticker(s)) for s in self.local_symbols_of(crypto)]
+        symbols = self.local_symbols_of(crypto)
         result: Ticker | None = None
-        if parts:
-            rates = [self.rate(crypto, s[-3:]) for s, _ in parts]
-            volumes = [t.volume for _, t in parts]
+        if symbols:
+            rows = [self._ticker_fields(s) for s in symbols]
+            rates = [self.rate(crypto, s[-3:]) for s in symbols]
+            volumes = [volume for _, volume in rows]
             total = sum(volumes)
-            values = {
-                field: wavg(
-                    list(
-                        zip(
-                            [getattr(t, field) * RATE // r for (_, t), r in zip(parts, rates, strict=True)],
-                            volumes,
-                            strict=True,
-                        )
-                    )
-                )
-                for field in TICKER_FIELDS
-            }
-            result = Ticker(**values, volume=total, share_ppm=0, timestamp=self.now)
+            columns = zip(*(fields for fields, _ in rows), strict=True)
+            values = [
+                wavg_of([v * RATE // r for v, r in zip(column, rates, strict=True)], volumes, total)
+                for column in columns
+            ]
+            ask, bid, last, high, low, open_day, open_week, open_month, avg_day, avg_week, avg_month = values
+            result = Ticker(
+                ask,
+                bid,
+                last,
+                high,
+                low,
+                open_day,
+                open_week,
+                open_month,
+                avg_day,
+                avg_week,
+                avg_month,
+                total,
+                0,
+                self.now,
+            )
         self._global_usd[crypto] = result
         return result
+
+    def _ticker_fields(self, symbol: str) -> tuple[tuple[int, ...], int]:
+        """A local ticker's TICKER_FIELDS and volume (from its board row when no ticker is made)."""
+        ticker = self._local.get(symbol)
+        if ticker is None and symbol == MTGOX_SYMBOL:
+            ticker = self.local_ticker(symbol)
+        if ticker is not None:
+            return TICKER_VALUES(ticker), ticker.volume
+        ask, bid, last, high, low, open_day, open_week, open_month, avg_day, volume = self.board(symbol[:-3]).row(
+            symbol
+        )
+        week, month = self.pure_means(symbol)
+        return (ask, bid, last, high, low, open_day, open_week, open_month, avg_day, week, month), volume
+
+    def pure_means(self, symbol: str) -> tuple[int, int]:
+        """The week's and the month's mean_last of a symbol MtGox is not in, kept in the price model
+        for all the crypto's symbols by the grids' first instants."""
+        week, month = self._grids()
+        if week[0] >= self.now or month[0] >= self.now:  # the index now in them
+            return self.mean_last(symbol, week), self.mean_last(symbol, month)
+        crypto = symbol[:-3]
+        key = (crypto, week[0], month[0])
+        found = self.model.grid_means.get(key)
+        if found is None:
+            found = {
+                s: (self.mean_last(s, week), self.mean_last(s, month))
+                for s in self.local_symbols_of(crypto)
+                if s != MTGOX_SYMBOL
+            }
+            if len(self.model.grid_means) >= 64:
+                self.model.grid_means.clear()
+            self.model.grid_means[key] = found
+        return found[symbol]
 
     def global_ticker(self, symbol: str) -> Ticker | None:
         crypto, fiat = symbol[:-3], symbol[-3:]
