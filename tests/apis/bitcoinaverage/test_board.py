@@ -6,11 +6,20 @@ import random
 
 import numpy as np
 
-from emulator.apis.bitcoinaverage.board import Board, Layout, index_weights
+from emulator.apis.bitcoinaverage.board import (
+    EXACT_SPREAD,
+    SPAN,
+    Block,
+    Board,
+    Layout,
+    board_at,
+    index_weights,
+    weighted_means,
+)
 from emulator.apis.bitcoinaverage.catalog import catalog
 from emulator.apis.bitcoinaverage.models import get_model
 from emulator.apis.bitcoinaverage.prices import DAY, PriceModel, Quote
-from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, View, combine, combined_last
+from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, View, combine, combined_last, joined
 from emulator.apis.bitcoinaverage.view import index_weights as scalar_weights
 from emulator.market.world import World
 
@@ -99,3 +108,64 @@ def test_rates_from_an_instants_row_equal_the_scalar_rates() -> None:
     for t in times:
         for fiat in model.catalog.fiats:
             assert model.rate(fiat, t) == fresh.rate(fiat, t) == round(fresh.fx(fiat, t) * 10**8)
+
+
+def test_weighted_means_are_exact_where_a_price_times_a_volume_overflows() -> None:
+    rng = random.Random(6)
+    for spread in (10**6, EXACT_SPREAD // 4, EXACT_SPREAD * 4):  # the last: worked out in Python integers
+        values = np.zeros((40, 5, 7), dtype=np.int64)
+        weights = np.zeros((40, 5, 7), dtype=np.int64)
+        for index in np.ndindex(values.shape):
+            center = rng.choice((10**8, 3 * 10**13, 2**52, 2**61))
+            values[index] = center + rng.randrange(-spread // 2, spread // 2 + 1)
+            weights[index] = rng.choice((0, 0, 1, rng.randrange(1, 2**40), rng.randrange(1, 2**54)))
+        weights[0, 0] = 0  # a row without weight: 0
+        got = weighted_means(values, weights).tolist()
+        for index in np.ndindex(values.shape[:-1]):
+            v, w = values[index].tolist(), weights[index].tolist()
+            expected = sum(a * b for a, b in zip(v, w, strict=True)) // sum(w) if sum(w) else 0
+            assert got[index[0]][index[1]] == expected, (spread, index)
+
+
+def test_a_board_is_the_same_whichever_block_holds_its_second() -> None:
+    model = PriceModel(catalog(), 7, START, 14.9)
+    members = model.members(live=MTGOX)
+    layout = Layout(model, members, [s for s in model.catalog.local_symbols if s[:-3] == "BTC"])
+    threshold = model.catalog.outlier_threshold
+    first = START + 5 * 3600 - 20  # the block's hours window changes inside it
+    block = Block(model, "BTC", layout, first, SPAN, threshold)
+    for k in (0, 1, 20, 21, SPAN - 1):
+        alone = Board(Block(model, "BTC", layout, first + k, 1, threshold), first + k)
+        inside = Board(block, first + k)
+        assert inside.rates == alone.rates
+        for symbol in layout.symbols:
+            assert inside.row(symbol) == alone.row(symbol), (k, symbol)
+            assert inside.day(symbol) == alone.day(symbol)
+            assert inside.weights(symbol) == alone.weights(symbol)
+            assert inside.members(symbol) == alone.members(symbol)
+            for back in Board.BACK:
+                assert inside.quotes_back(symbol, back) == alone.quotes_back(symbol, back)
+    # a clock moving forward gets blocks of SPAN seconds, a look elsewhere a block of its second
+    assert board_at(model, "BTC", layout, first, threshold).row("BTCEUR") == Board(block, first).row("BTCEUR")
+    board_at(model, "BTC", layout, first + 1, threshold)
+    assert [(b.first, b.count) for b in model.blocks["BTC"]] == [(first, 1), (first + 1, SPAN)]  # type: ignore[attr-defined]
+
+
+def test_an_index_mtgox_joins_equals_combined_last_at_any_volume() -> None:
+    rng = random.Random(8)
+    threshold = 0.05
+    for _ in range(300):
+        quotes = {
+            f"e{i}": Quote(
+                round(10**9 * (1 + rng.choice((0.0, 0.01, 0.03, 0.045, 0.2)) * rng.choice((-1, 1)))),
+                0,
+                0,
+                rng.choice((0, 1, rng.randrange(1, 10**12))),
+            )
+            for i in range(rng.randrange(0, 6))
+        }
+        price = round(10**9 * (1 + rng.choice((0.0, 0.02, 0.04, 0.06, 0.5)) * rng.choice((-1, 1))))
+        parts = joined(quotes, price, threshold)
+        for volume in (0, 1, rng.randrange(1, 10**12)):
+            everyone = dict(sorted({**quotes, MTGOX: Quote(price, price, price, volume)}.items()))
+            assert parts.last(price, volume) == combined_last(everyone, threshold), (quotes, price, volume)
