@@ -57,7 +57,7 @@ class Layout:
             names = sorted(name for name in members.get(symbol, ()) if name in where)
             self.names.append(names)
             columns.append([where[name] for name in names])
-        width = max(1, max((len(c) for c in columns), default=1))
+        width = self.width = max(1, max((len(c) for c in columns), default=1))
         self.columns = np.zeros((len(symbols), width), dtype=np.int64)
         self.valid = np.zeros((len(symbols), width), dtype=bool)
         for i, found in enumerate(columns):
@@ -98,6 +98,10 @@ def index_weights(
     value, i.e. the values around the middle of the sorted row, picked by comparing the member's
     value with them (which copy of a repeated value is left out does not change the others)."""
     valid = layout.valid
+    if layout.width < 3:  # no outlier test: every member at max(1, round(volume * 1.0))
+        whole = np.maximum(1, volumes.astype(np.float64).astype(np.int64))
+        untested: NDArray[np.int64] = np.where(valid, whole, 0)
+        return untested
     values = np.where(valid, lasts, PAD)
     volume = volumes
     ranked = np.sort(values, axis=-1)

@@ -50,17 +50,18 @@ def test_weights_over_arrays_equal_the_scalar_weights_on_awkward_prices() -> Non
                         price = round(100_000_000_000 * (1 + rng.uniform(-0.01, 0.01)))
                     lasts[k, i] = price if rng.random() > 0.05 else 10 * price
                     volumes[k, i] = rng.choice((1, 0, rng.randrange(1, 2**54), rng.randrange(1, 10**12)))
-            weights = index_weights(layout, lasts[:, layout.columns], volumes[:, layout.columns], threshold)
-            for symbol, row in layout.position.items():
-                names = layout.names[row]
-                columns = layout.columns[row][: len(names)]
-                for k in range(3):
-                    quotes = {
-                        n: Quote(int(lasts[k, c]), 0, 0, int(volumes[k, c]))
-                        for n, c in zip(names, columns, strict=True)
-                    }
-                    got = {n: w for n, w in zip(names, weights[k, row].tolist(), strict=False) if w}
-                    assert got == scalar_weights(quotes, threshold), (symbol, quotes)
+            for part in (layout, *(group for _, group in layout.groups)):  # all symbols, and by member count
+                weights = index_weights(part, lasts[:, part.columns], volumes[:, part.columns], threshold)
+                for symbol, row in part.position.items():
+                    names = part.names[row]
+                    columns = part.columns[row][: len(names)]
+                    for k in range(3):
+                        quotes = {
+                            n: Quote(int(lasts[k, c]), 0, 0, int(volumes[k, c]))
+                            for n, c in zip(names, columns, strict=True)
+                        }
+                        got = {n: w for n, w in zip(names, weights[k, row].tolist(), strict=False) if w}
+                        assert got == scalar_weights(quotes, threshold), (symbol, quotes)
 
 
 def scalar_ticker_parts(view: View, symbol: str) -> tuple[Quote, dict[str, int], tuple[int, int, int], list[int]]:
