@@ -153,6 +153,16 @@ def weighted_means(values: NDArray[np.int64], weights: NDArray[np.int64]) -> NDA
     return means
 
 
+def scaled_quotients(values: NDArray[np.int64], scale: int, divisors: NDArray[np.int64]) -> NDArray[np.int64]:
+    """values * scale // divisors, exactly, for positive divisors below 2**62 (broadcast) and
+    quotients below 2**62 (a price over a rate): the same guess and small remainder as
+    weighted_means, the quotient at most a little off its float."""
+    guess = np.floor(values * float(scale) / divisors).astype(np.int64)
+    rest: NDArray[np.int64] = values * np.int64(scale) - guess * divisors  # modulo 2**64, and small: exact
+    found: NDArray[np.int64] = guess + np.floor_divide(rest, divisors)
+    return found
+
+
 def _python_means(values: NDArray[np.int64], weights: NDArray[np.int64]) -> NDArray[np.int64]:
     shape = values.shape[:-1]
     rows = zip(

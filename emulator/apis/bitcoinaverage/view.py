@@ -24,10 +24,12 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from operator import attrgetter, mul
+from operator import attrgetter
 from typing import TYPE_CHECKING, cast
 
-from emulator.apis.bitcoinaverage.board import Board, Layout, board_at
+import numpy as np
+
+from emulator.apis.bitcoinaverage.board import Board, Layout, board_at, scaled_quotients, weighted_means
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.prices import DAY, HOUR, PRICE, RATE, PriceModel, Quote
 from emulator.engine.units import price_scale
@@ -91,14 +93,7 @@ TICKER_FIELDS = (
 
 
 TICKER_VALUES = attrgetter(*TICKER_FIELDS)
-
-
-def wavg_of(values: list[int], weights: list[int], total: int) -> int:
-    """wavg(list(zip(values, weights))) given the total of the weights."""
-    if total <= 0:
-        return sum(values) // len(values)
-    found: int = sum(map(mul, values, weights)) // total
-    return found
+FAST_GLOBAL = 2**52  # local ticker fields below this go into the global index over arrays (see global_usd)
 
 
 def wavg(values: list[tuple[int, int]]) -> int:
@@ -616,11 +611,19 @@ class View:
             rates = [self.rate(crypto, s[-3:]) for s in symbols]
             volumes = [volume for _, volume in rows]
             total = sum(volumes)
-            columns = zip(*(fields for fields, _ in rows), strict=True)
-            values = [
-                wavg_of([v * RATE // r for v, r in zip(column, rates, strict=True)], volumes, total)
-                for column in columns
-            ]
+            fields = [fields for fields, _ in rows]
+            values: list[int]
+            if total > 0 and max(map(max, fields)) < FAST_GLOBAL:
+                # each field in USD (field * RATE // rate), then wavg with the volumes: exact, over arrays
+                usd = scaled_quotients(np.array(fields, dtype=np.int64), RATE, np.array(rates)[:, np.newaxis])
+                weights = np.broadcast_to(np.array(volumes, dtype=np.int64), (len(TICKER_FIELDS), len(symbols)))
+                values = weighted_means(usd.T, weights).tolist()
+            else:  # the same in Python integers (prices beyond any the arrays are sure to hold)
+                columns = zip(*fields, strict=True)
+                values = [
+                    wavg([(v * RATE // r, w) for v, r, w in zip(column, rates, volumes, strict=True)])
+                    for column in columns
+                ]
             ask, bid, last, high, low, open_day, open_week, open_month, avg_day, avg_week, avg_month = values
             result = Ticker(
                 ask,

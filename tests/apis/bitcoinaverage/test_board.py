@@ -5,7 +5,9 @@ ties and one- and two-member symbols included)."""
 import random
 
 import numpy as np
+import pytest
 
+from emulator.apis.bitcoinaverage import view as view_module
 from emulator.apis.bitcoinaverage.board import (
     EXACT_SPREAD,
     SPAN,
@@ -14,6 +16,7 @@ from emulator.apis.bitcoinaverage.board import (
     Layout,
     board_at,
     index_weights,
+    scaled_quotients,
     weighted_means,
 )
 from emulator.apis.bitcoinaverage.catalog import catalog
@@ -170,3 +173,31 @@ def test_an_index_mtgox_joins_equals_combined_last_at_any_volume() -> None:
         for volume in (0, 1, rng.randrange(1, 10**12)):
             everyone = dict(sorted({**quotes, MTGOX: Quote(price, price, price, volume)}.items()))
             assert parts.last(price, volume) == combined_last(everyone, threshold), (quotes, price, volume)
+
+
+def test_scaled_quotients_are_exact() -> None:
+    rng = random.Random(9)
+    values = np.array([[rng.randrange(0, 2**k) for k in (20, 40, 54, 56)] for _ in range(200)], dtype=np.int64)
+    # (divisors of a rate's size and more: quotients within 64 bits)
+    divisors = np.array(
+        [[rng.choice((10**8, 10**8 + 1, rng.randrange(10**8, 2**45), 2**61))] for _ in range(200)], dtype=np.int64
+    )
+    got = scaled_quotients(values, 10**8, divisors).tolist()
+    for row, (numbers, (divisor,)) in enumerate(zip(values.tolist(), divisors.tolist(), strict=True)):
+        assert got[row] == [v * 10**8 // divisor for v in numbers], (numbers, divisor)
+
+
+def test_the_global_index_over_arrays_equals_it_in_python_integers(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(seed=5, start=START * 10**6, mode="manual")
+    world.advance(3 * 3600 + 7)
+    catalog_now = get_model(world).catalog_for(world)
+    fast = {
+        symbol: View(catalog_now, PriceModel(catalog_now, 5, START, world.opening_price), world).ticker(
+            "global", symbol
+        )
+        for symbol in ("BTCUSD", "BTCEUR", "LTCUSD")
+    }
+    monkeypatch.setattr(view_module, "FAST_GLOBAL", 0)
+    for symbol, ticker in fast.items():
+        model = PriceModel(catalog_now, 5, START, world.opening_price)
+        assert View(catalog_now, model, world).ticker("global", symbol) == ticker, symbol
