@@ -5,8 +5,9 @@ symbol's index members at several instants of many seconds.
 A view of a new second needs, for each local ticker, the index now and a day, a week and a month
 ago, and each index member's 24 h statistics; the global ticker of a crypto needs every local
 ticker of it (31 for BTC). Made one second at a time, numpy's cost per call (a few microseconds,
-~200 calls) was most of the price of a second, so a `Block` works out `SPAN` consecutive seconds in
-the same calls once the market has been read at two nearby seconds (a clock that moves forward):
+~200 calls) was most of the price of a second, so a `Block` works out `SPAN` seconds (consecutive,
+or as far apart as the clock is read) in the same calls once the market has been read at two
+nearby seconds (a clock that moves forward):
 the outlier test (each member's distance from the median of the others), the faded weights, the
 24 h statistics and the weighted means are array operations over (instants, symbols, members).
 Every element is worked out from its own instant only, so the numbers do not depend on how seconds
@@ -29,7 +30,8 @@ from emulator.apis.bitcoinaverage.prices import DAY, HOUR, PriceModel, Quote
 
 PAD = np.int64(2**62)  # a padding member's price: sorted after every real one
 SPAN = 64  # seconds of a block made for a clock that moves forward
-NEAR = 2 * SPAN  # a second this close after the last block's start counts as the clock moving forward
+MAX_STEP = 8  # the most seconds apart that a clock moving forward reads the board
+SHORTEST = 300  # seconds: the shortest noise period (a block's run spans less)
 BLOCKS = 4  # blocks kept per layout
 EXACT_SPREAD = 2**40  # weighted means of members this far apart (or more) are made in Python integers
 GROUPS = (2, 4)  # symbols of up to 2, of 3 or 4 and of more members are grouped (see Layout)
@@ -229,19 +231,28 @@ def _hours(
 
 
 class Block:
-    """The pure local indices of a crypto's symbols (`layout`) at `count` consecutive seconds from
+    """The pure local indices of a crypto's symbols (`layout`) at `count` seconds `step` apart from
     `first`, and their members' numbers (see Board, one second of it)."""
 
     def __init__(
-        self, model: PriceModel, crypto: str, layout: Layout, first: int, count: int, threshold: float
+        self,
+        model: PriceModel,
+        crypto: str,
+        layout: Layout,
+        first: int,
+        count: int,
+        threshold: float,
+        step: int = 1,
     ) -> None:
         self.layout = layout
         self.first = first
         self.count = count
+        self.step = step
         # the instants: every second, then each a day, a week and a month before (run after run)
         plan = model.plan_of(crypto)
-        columns, rates = plan.run([first - back for back in (0, *BACK)], count)
-        windows = [((t - DAY) // HOUR * HOUR + HOUR, (t - 1) // HOUR * HOUR) for t in range(first, first + count)]
+        columns, rates = plan.run([first - back for back in (0, *BACK)], count, step)
+        seconds = range(first, first + count * step, step)
+        windows = [((t - DAY) // HOUR * HOUR + HOUR, (t - 1) // HOUR * HOUR) for t in seconds]
         self.parts = [Part(model, group, plan.where, columns, windows, threshold) for _, group in layout.groups]
         means = np.zeros((9, count, len(layout.symbols)), dtype=np.int64)
         volume = np.zeros((count, len(layout.symbols)), dtype=np.int64)
@@ -268,6 +279,10 @@ class Block:
         self.days: list[list[list[int]]] = np.stack((day_high, day_low, avg_day), axis=-1).tolist()
         self.rates: list[list[int]] = np.rint(rates[:count] * 10**8).astype(np.int64).tolist()
 
+    def holds(self, second: int) -> bool:
+        offset = second - self.first
+        return 0 <= offset < self.count * self.step and offset % self.step == 0
+
 
 class Board:
     """The pure local indices of some symbols at one second (of a Block) and their members' numbers:
@@ -282,9 +297,10 @@ class Board:
     __slots__ = ("_block", "_k", "_members", "layout", "rates")
 
     def __init__(self, block: Block, second: int) -> None:
+        assert block.holds(second)
         self._block = block
         self._members: dict[str, dict[str, tuple[Quote, int, int, int]]] = {}
-        self._k = second - block.first
+        self._k = (second - block.first) // block.step
         self.layout = block.layout
         self.rates = block.rates[self._k]
 
@@ -341,17 +357,22 @@ class Board:
 
 
 def board_at(model: PriceModel, crypto: str, layout: Layout, second: int, threshold: float) -> Board:
-    """The board of a crypto's symbols (`layout`) at a second, from the price model's blocks of it:
-    a block of SPAN seconds from this one when the last block made of the layout began shortly
-    before (the clock moving forward), else of this second alone (a look at some other instant)."""
+    """The board of a crypto's symbols (`layout`) at a second, from the price model's blocks of it.
+    A clock moving forward (this second shortly after the one asked for before) gets a block of
+    SPAN seconds from this one, as far apart as those two (a replay's view every 3 s reads one
+    second in three); another instant a block of its second alone. Which seconds share a block
+    changes no number (see the module's docstring)."""
     blocks = model.blocks.setdefault(crypto, [])
+    step = second - model.asked.get(crypto, second)
+    model.asked[crypto] = second
     for block in blocks:
         assert isinstance(block, Block)
-        if block.first <= second < block.first + block.count:
+        if block.holds(second):
             return Board(block, second)
-    last = blocks[-1] if blocks else None
-    forward = isinstance(last, Block) and 0 < second - last.first <= NEAR
-    made = Block(model, crypto, layout, second, SPAN if forward else 1, threshold)
+    if 0 < step <= MAX_STEP:
+        made = Block(model, crypto, layout, second, min(SPAN, (SHORTEST - 1) // step + 1), threshold, step)
+    else:
+        made = Block(model, crypto, layout, second, 1, threshold)
     blocks.append(made)
     if len(blocks) > BLOCKS:
         del blocks[0]

@@ -82,15 +82,15 @@ class Bank:
         out: NDArray[np.float64] = a + (b - a) * f * f * (3.0 - 2.0 * f)
         return out
 
-    def run(self, starts: list[int], count: int) -> NDArray[np.float64]:
-        """`values` at `count` consecutive seconds from each of `starts` (rows: one run after
-        another). A run no longer than the shortest period meets at most three cells of a series, so
+    def run(self, starts: list[int], count: int, step: int = 1) -> NDArray[np.float64]:
+        """`values` at `count` seconds `step` apart from each of `starts` (rows: one run after
+        another). A run shorter than the shortest period meets at most three cells of a series, so
         each is hashed once per run rather than twice per second."""
-        assert count <= int(self.periods.min())
+        assert (count - 1) * step < int(self.periods.min())
         first = np.array(starts, dtype=np.int64)[:, np.newaxis]
         cells = first // self.periods  # (runs, series)
         lattice = self._lattice(cells[:, np.newaxis] + np.arange(3)[:, np.newaxis])  # (runs, 3, series)
-        times = (first + np.arange(count))[:, :, np.newaxis]  # (runs, count, 1)
+        times = (first + step * np.arange(count))[:, :, np.newaxis]  # (runs, count, 1)
         cell = times // self.periods
         later = cell > cells[:, np.newaxis]
         a = np.where(later, lattice[:, 1:2], lattice[:, 0:1])

@@ -177,6 +177,7 @@ class PriceModel:
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
         self.layouts: dict[str, object] = {}  # crypto -> board.Layout of the index members
         self.blocks: dict[str, list[object]] = {}  # crypto -> the board.Blocks made last
+        self.asked: dict[str, int] = {}  # crypto -> the second whose board was asked for last (see board_at)
 
     def remember_index(self, symbol: str, t: int, last: int, passing: bool = False) -> None:
         """Cache a pure local index; a `passing` one (asked for during one second only) in a small
@@ -434,11 +435,11 @@ class Plan:
         """Last, bid, ask and volume of the pairs (columns) and fx of every fiat at each of `times`."""
         return self._numbers(times, self._bank.values(times))
 
-    def run(self, starts: list[int], count: int) -> tuple[Columns, NDArray[np.float64]]:
-        """`compute` at `count` consecutive seconds from each of `starts`, one run after another;
+    def run(self, starts: list[int], count: int, step: int = 1) -> tuple[Columns, NDArray[np.float64]]:
+        """`compute` at `count` seconds `step` apart from each of `starts`, one run after another;
         bid and ask of the first run only (what a board reads)."""
-        times = (np.array(starts, dtype=np.int64)[:, np.newaxis] + np.arange(count, dtype=np.int64)).ravel()
-        return self._numbers(times, self._bank.run(starts, count), count)
+        times = (np.array(starts, dtype=np.int64)[:, np.newaxis] + step * np.arange(count, dtype=np.int64)).ravel()
+        return self._numbers(times, self._bank.run(starts, count, step), count)
 
     def _numbers(
         self, times: NDArray[np.int64], noise: NDArray[np.float64], quoted: int | None = None

@@ -149,10 +149,22 @@ def test_a_board_is_the_same_whichever_block_holds_its_second() -> None:
             assert inside.members(symbol) == alone.members(symbol)
             for back in Board.BACK:
                 assert inside.quotes_back(symbol, back) == alone.quotes_back(symbol, back)
-    # a clock moving forward gets blocks of SPAN seconds, a look elsewhere a block of its second
-    assert board_at(model, "BTC", layout, first, threshold).row("BTCEUR") == Board(block, first).row("BTCEUR")
-    board_at(model, "BTC", layout, first + 1, threshold)
-    assert [(b.first, b.count) for b in model.blocks["BTC"]] == [(first, 1), (first + 1, SPAN)]  # type: ignore[attr-defined]
+    # seconds 3 apart, as a replay reads them: the same numbers
+    apart = Block(model, "BTC", layout, first - 30, 40, threshold, step=3)
+    for k in (0, 10, 16, 39):
+        alone = Board(Block(model, "BTC", layout, first - 30 + 3 * k, 1, threshold), first - 30 + 3 * k)
+        inside = Board(apart, first - 30 + 3 * k)
+        assert inside.rates == alone.rates
+        for symbol in layout.symbols:
+            assert inside.row(symbol) == alone.row(symbol), (k, symbol)
+            assert inside.members(symbol) == alone.members(symbol)
+    # a clock moving forward gets blocks of SPAN seconds as far apart as it reads them, a look
+    # elsewhere a block of its second
+    for t in (first, first + 1, first + 2, first + SPAN, first + SPAN + 1, first + 5000, first + 5003, first + 5006):
+        board = board_at(model, "BTC", layout, t, threshold)
+        assert board.row("BTCEUR") == Board(Block(model, "BTC", layout, t, 1, threshold), t).row("BTCEUR")
+    made = [(b.first, b.count, b.step) for b in model.blocks["BTC"]]  # type: ignore[attr-defined]
+    assert made == [(first + 1, SPAN, 1), (first + SPAN + 1, SPAN, 1), (first + 5000, 1, 1), (first + 5003, SPAN, 3)]
 
 
 def test_an_index_mtgox_joins_equals_combined_last_at_any_volume() -> None:
