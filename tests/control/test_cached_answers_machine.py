@@ -57,14 +57,19 @@ def price_model(catalog: Catalog, seed: int, started: int, level: float) -> Pric
     return PriceModel(catalog, seed, started, level)
 
 
-def fresh_average(world: World) -> tuple[Any, Any]:
-    """BitcoinAverage's BTCUSD local ticker and `exchanges/mtgox`, from a new view of the world."""
+def fresh_average(world: World) -> tuple[Any, Any, Any]:
+    """BitcoinAverage's BTCUSD local and global tickers and `exchanges/mtgox`, from a new view of the
+    world (its own memo of MtGox's past trades, a price model apart from the app's)."""
     catalog = average_models.get_model(world).catalog_for(world)
     view = View(catalog, price_model(catalog, world.seed, world.started // MICROS, world.opening_price), world)
     found = view.ticker("local", "BTCUSD")
     assert found is not None
     ticker_body = orjson.loads(orjson.dumps(average_rendering.ticker(found)))
-    return ticker_body, orjson.loads(orjson.dumps(average_rendering.exchange_of(view, "mtgox", None)))
+    world_wide = view.ticker("global", "BTCUSD")
+    assert world_wide is not None
+    global_body = orjson.loads(orjson.dumps(average_rendering.ticker(world_wide)))
+    mtgox = orjson.loads(orjson.dumps(average_rendering.exchange_of(view, "mtgox", None)))
+    return ticker_body, global_body, mtgox
 
 
 class CachedAnswers(RuleBasedStateMachine):
@@ -147,6 +152,7 @@ class CachedAnswers(RuleBasedStateMachine):
                 assert self.client.get(f"/_t/{tenant}{path}", params=params).json() == expected, (tenant, path)
             average = [
                 self.client.get(f"/_t/{tenant}/indices/local/ticker/BTCUSD", headers=AVERAGE_KEY),
+                self.client.get(f"/_t/{tenant}/indices/global/ticker/BTCUSD", headers=AVERAGE_KEY),
                 self.client.get("/exchanges/mtgox", headers={**AVERAGE_KEY, "X-Emulator-Tenant": tenant}),
             ]
             assert [a.json() for a in average] == list(fresh_average(world)), tenant

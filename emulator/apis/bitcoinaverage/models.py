@@ -51,6 +51,7 @@ class AverageModel:
         self.key_header = self.catalog.plans.key_header
         self._prices: Memo[PriceModel] = Memo(limit=1)  # a pure function of its whole key (see prices)
         self._view: Memo[View] = Memo(limit=1)  # per state of the world and market second
+        self._trades_at: Memo[tuple[int, int]] = Memo(limit=4096)  # per epoch: see View.mtgox_at
 
     # -- snapshot ---------------------------------------------------------------------------
 
@@ -93,7 +94,7 @@ class AverageModel:
     def view(self, world: "World") -> View:
         """The view at the world's current state and second."""
         prices = self.prices(world)
-        return self._view.get(world.state_key(), "view", lambda: View(self.catalog, prices, world))
+        return self._view.get(world.state_key(), "view", lambda: View(self.catalog, prices, world, self._trades_at))
 
     def transaction_time(self, world: "World", tx_hash: str) -> int | None:
         """When a transaction was made (unix seconds): added to the world at run time, or a fixture."""

@@ -22,7 +22,7 @@ Design (spec §6, with the choices the spec leaves open):
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,9 +121,9 @@ class PriceModel:
         self.seed = seed
         self.started = started  # unix seconds
         self.levels = {c.code: btc_level * c.btc_ratio for c in catalog.cryptos.values()}
-        self._keys = {c: (key_of(seed, "short", c), key_of(seed, "long", c)) for c in catalog.cryptos}
-        self._fx_keys = {f: key_of(seed, "fx", f) for f in catalog.fiats}
-        self._origin = {c: octaves(self._keys[c][0], SHORT, started) for c in catalog.cryptos}
+        self.keys = {c: (key_of(seed, "short", c), key_of(seed, "long", c)) for c in catalog.cryptos}
+        self.fx_keys = {f: key_of(seed, "fx", f) for f in catalog.fiats}
+        self.origin = {c: octaves(self.keys[c][0], SHORT, started) for c in catalog.cryptos}
         self.pairs: dict[str, list[Pair]] = {}
         for exchange in catalog.exchanges.values():
             frozen = exchange.inactive_from(started) if exchange.inactive else None
@@ -150,47 +150,21 @@ class PriceModel:
                 )
         # the same pairs as columns, for working out one instant of all of them at once
         flat = [pair for pairs in self.pairs.values() for pair in pairs]
-        cryptos, fiats = list(catalog.cryptos), list(catalog.fiats)
         self.rows: dict[str, list[tuple[str, int]]] = {}
         for i, pair in enumerate(flat):
             self.rows.setdefault(pair.symbol, []).append((pair.exchange, i))
-        self._crypto_of = np.array([cryptos.index(p.crypto) for p in flat], dtype=np.intp)
-        self._fiat_of = np.array([fiats.index(p.fiat) for p in flat], dtype=np.intp)
-        self._offsets = np.array([p.offset for p in flat])
-        self._half_spreads = np.array([p.half_spread for p in flat])
-        self._volumes = np.array([p.volume for p in flat])
-        self._origins = np.array([self._origin[c] for c in cryptos])
-        self._volatility = np.array([catalog.cryptos[c].volatility for c in cryptos])
-        self._growth = np.array([catalog.cryptos[c].growth_per_year for c in cryptos])
-        self._levels = [self.levels[c] for c in cryptos]
-        self._rates = [catalog.fiats[f].rate for f in fiats]
-        self._usd_column = fiats.index("USD") if "USD" in fiats else -1
-        # every noise series an instant needs, in one bank: the short and long layers of each crypto,
-        # the fx layers of each fiat, then each pair's mid and volume noise (slices say which is which)
-        series: list[tuple[int, int]] = []
-        self._layers: dict[str, list[tuple[slice, float]]] = {}
-        for name, layers, keys in (
-            ("short", SHORT, [self._keys[c][0] for c in cryptos]),
-            ("long", LONG, [self._keys[c][1] for c in cryptos]),
-            ("fx", FX, [self._fx_keys[f] for f in fiats]),
-        ):
-            self._layers[name] = []
-            for i, (period, amplitude) in enumerate(layers):
-                self._layers[name].append((slice(len(series), len(series) + len(keys)), amplitude))
-                series += [(key + i, period) for key in keys]
-        self._mid_series = slice(len(series), len(series) + len(flat))
-        series += [(p.mid_key, 600) for p in flat]
-        self._volume_series = slice(len(series), len(series) + len(flat))
-        series += [(p.volume_key, 3 * HOUR) for p in flat]
-        self._bank = Bank(series)
+        self.flat = flat
+        self._plan = Plan(self, range(len(flat)))
+        self._plans: dict[str, Plan] = {}  # crypto -> the plan of its pairs (see plan_of)
         # an inactive exchange's quotes stay where it stopped: made once (pair index -> quote)
         self.frozen_quotes: dict[int, Quote] = {}  # pair index -> its quote where it stopped
         self._frozen = [(i, p) for i, p in enumerate(flat) if p.frozen_at is not None]
         self._cache: OrderedDict[int, Instant] = OrderedDict()
         self._rows: OrderedDict[int, NDArray[np.int64]] = OrderedDict()  # second -> (4, pairs): see instants
         self._fx_rows: dict[int, list[float]] = {}  # second -> fx of every fiat, for the seconds in _rows
-        self._fiat_index = {f: i for i, f in enumerate(fiats)}
-        self.gox_cache: dict[tuple[str, int, int, int], int] = {}  # see View.local_last_at
+        self.fiat_index = {f: i for i, f in enumerate(catalog.fiats)}
+        self.gox_cache: dict[tuple[str, int, int], object] = {}  # see View._joined
+        self.gox_means: dict[tuple[int, str, int, int], list[object]] = {}  # see View._mean_joined
         self._hours: dict[tuple[int, int], Columns] = {}  # (first, last hour) -> hourly lasts' max, min, sum, count
         self.index_cache: dict[tuple[str, int], int] = {}  # (symbol, second) -> a pure local index's last
         self.passing_cache: dict[tuple[str, int], int] = {}  # the same, for seconds asked for only briefly
@@ -198,8 +172,12 @@ class PriceModel:
         self.hours_cache: dict[tuple[str, str, int, int], tuple[int, int, int, int]] = {}
         self._members: dict[str, dict[str, frozenset[str]]] = {}  # live exchange -> members()
         self.means: dict[tuple[str, int, int], int] = {}  # (symbol, first instant, count) -> mean index last
+        # (crypto, first instant of the week, of the month) -> symbol -> its two means: see View.pure_means
+        self.grid_means: dict[tuple[str, int, int], dict[str, tuple[int, int]]] = {}
         self.day_cache: dict[tuple[str, str, int], object] = {}  # (market, symbol, day) -> a completed day
-        self.layouts: dict[str, object] = {}  # live exchange -> board.Layout of the index members
+        self.layouts: dict[str, object] = {}  # crypto -> board.Layout of the index members
+        self.blocks: dict[str, list[object]] = {}  # crypto -> the board.Blocks made last
+        self.asked: dict[str, int] = {}  # crypto -> the second whose board was asked for last (see board_at)
 
     def remember_index(self, symbol: str, t: int, last: int, passing: bool = False) -> None:
         """Cache a pure local index; a `passing` one (asked for during one second only) in a small
@@ -242,8 +220,8 @@ class PriceModel:
     def usd(self, crypto: str, t: int) -> float:
         """The crypto's common USD price at t (float: it is a process, not money yet)."""
         c = self.catalog.cryptos[crypto]
-        short_key, long_key = self._keys[crypto]
-        log = octaves(short_key, SHORT, t) - self._origin[crypto]
+        short_key, long_key = self.keys[crypto]
+        log = octaves(short_key, SHORT, t) - self.origin[crypto]
         age = self.started - t
         if age > 0:
             log += min(1.0, age / FADE_IN) * octaves(long_key, LONG, t)
@@ -256,14 +234,14 @@ class PriceModel:
         """Units of the fiat per US dollar at t."""
         if fiat == "USD":
             return 1.0
-        return self.catalog.fiats[fiat].rate * math.exp(octaves(self._fx_keys[fiat], FX, t))
+        return self.catalog.fiats[fiat].rate * math.exp(octaves(self.fx_keys[fiat], FX, t))
 
     def rate(self, fiat: str, t: int) -> int:
         """The fiat's rate in RATE units, as the view publishes it (from the instant's row when it
         was worked out: the same number)."""
         row = self._fx_rows.get(t)
         if row is not None:
-            return round(row[self._fiat_index[fiat]] * RATE)
+            return round(row[self.fiat_index[fiat]] * RATE)
         return round(self.fx(fiat, t) * RATE)
 
     # -- exchanges ---------------------------------------------------------------------------
@@ -354,20 +332,19 @@ class PriceModel:
         element what `market` gives (the same float steps in the same order, over a grid)."""
         return self._compute(times)[0]
 
+    def grid(self, times: NDArray[np.int64]) -> tuple[Columns, NDArray[np.float64]]:
+        """`columns`, and `fx` of every fiat (columns, catalog order) at each of `times` (rows)."""
+        return self._plan.compute(times)
+
     def _compute(self, times: NDArray[np.int64]) -> tuple[Columns, NDArray[np.float64]]:
-        """`columns`, and `fx` of every fiat (columns) at each of `times` (rows)."""
-        noise = self._bank.values(times)
-        fx = self._fx_grid(noise)
-        base = self._usd_grid(times, noise)[:, self._crypto_of] * fx[:, self._fiat_of]
-        mid = base * (1.0 + self._offsets + EXCHANGE_NOISE * noise[:, self._mid_series])
-        volume = self._volumes * (1.0 + VOLUME_NOISE * noise[:, self._volume_series])
-        columns = (
-            np.rint(mid * PRICE).astype(np.int64),
-            np.rint(mid * (1.0 - self._half_spreads) * PRICE).astype(np.int64),
-            np.rint(mid * (1.0 + self._half_spreads) * PRICE).astype(np.int64),
-            np.rint(volume).astype(np.int64),
-        )
-        return columns, fx
+        return self._plan.compute(times)
+
+    def plan_of(self, crypto: str) -> "Plan":
+        """The plan of a crypto's pairs (made once): what its board works out."""
+        found = self._plans.get(crypto)
+        if found is None:
+            found = self._plans[crypto] = Plan(self, [i for i, p in enumerate(self.flat) if p.crypto == crypto])
+        return found
 
     def hours(self, first: int, last: int) -> Columns:
         """Max, min, sum and count of every pair's last at each whole hour from `first` to `last`
@@ -383,6 +360,102 @@ class PriceModel:
                 self._hours.clear()
             self._hours[key] = found
         return found
+
+    # -- the reference index (daily history) -------------------------------------------------
+
+    def reference_factor(self, symbol: str) -> float:
+        """The nominal-volume-weighted premium of a symbol's included exchanges (static outliers out)."""
+        pairs = [p for p in self.pairs.get(symbol, ()) if self.catalog.exchanges[p.exchange].included]
+        if not pairs:
+            return 1.0
+        offsets = sorted(p.offset for p in pairs)
+        median = offsets[len(offsets) // 2]
+        kept = [p for p in pairs if len(pairs) < 3 or abs(p.offset - median) <= self.catalog.outlier_threshold]
+        total = sum(p.volume for p in kept)
+        return sum(p.volume * (1.0 + p.offset) for p in kept) / total
+
+    def global_factor(self, crypto: str) -> float:
+        """The reference premium of a crypto's global index: its local ones weighted by nominal volume."""
+        symbols = [s for s in self.catalog.local_symbols if s[:-3] == crypto]
+        total = sum(self.nominal_volume(s) for s in symbols)
+        if not total:
+            return 1.0
+        return sum(self.nominal_volume(s) * self.reference_factor(s) for s in symbols) / total
+
+    def nominal_volume(self, symbol: str) -> float:
+        return sum(p.volume for p in self.pairs.get(symbol, ()) if self.catalog.exchanges[p.exchange].included)
+
+
+class Plan:
+    """Working out some pairs' numbers (columns, in the order given) and every fiat's rate at many
+    instants in one go, from one noise bank of what those pairs need: the short and long layers of
+    their cryptos, the fx layers of every fiat, then each pair's mid and volume noise (slices say
+    which is which). Element for element what `PriceModel.quote` and `fx` give (the same float steps
+    in the same order)."""
+
+    def __init__(self, model: PriceModel, chosen: Iterable[int]) -> None:
+        catalog = model.catalog
+        chosen = list(chosen)
+        flat = [model.flat[i] for i in chosen]
+        # a model's pair index -> its column here (0 for a pair not chosen)
+        self.where = np.zeros(len(model.flat), dtype=np.intp)
+        self.where[chosen] = np.arange(len(chosen))
+        cryptos = [c for c in catalog.cryptos if any(p.crypto == c for p in flat)]
+        fiats = list(catalog.fiats)
+        self.started = model.started
+        self._crypto_of = np.array([cryptos.index(p.crypto) for p in flat], dtype=np.intp)
+        self._fiat_of = np.array([fiats.index(p.fiat) for p in flat], dtype=np.intp)
+        self._offsets = np.array([p.offset for p in flat])
+        self._half_spreads = np.array([p.half_spread for p in flat])
+        self._volumes = np.array([p.volume for p in flat])
+        self._origins = np.array([model.origin[c] for c in cryptos])
+        self._volatility = np.array([catalog.cryptos[c].volatility for c in cryptos])
+        self._growth = np.array([catalog.cryptos[c].growth_per_year for c in cryptos])
+        self._levels = [model.levels[c] for c in cryptos]
+        self._rates = [catalog.fiats[f].rate for f in fiats]
+        self._usd_column = fiats.index("USD") if "USD" in fiats else -1
+        series: list[tuple[int, int]] = []
+        self._layers: dict[str, list[tuple[slice, float]]] = {}
+        for name, layers, keys in (
+            ("short", SHORT, [model.keys[c][0] for c in cryptos]),
+            ("long", LONG, [model.keys[c][1] for c in cryptos]),
+            ("fx", FX, [model.fx_keys[f] for f in fiats]),
+        ):
+            self._layers[name] = []
+            for i, (period, amplitude) in enumerate(layers):
+                self._layers[name].append((slice(len(series), len(series) + len(keys)), amplitude))
+                series += [(key + i, period) for key in keys]
+        self._mid_series = slice(len(series), len(series) + len(flat))
+        series += [(p.mid_key, 600) for p in flat]
+        self._volume_series = slice(len(series), len(series) + len(flat))
+        series += [(p.volume_key, 3 * HOUR) for p in flat]
+        self._bank = Bank(series)
+
+    def compute(self, times: NDArray[np.int64]) -> tuple[Columns, NDArray[np.float64]]:
+        """Last, bid, ask and volume of the pairs (columns) and fx of every fiat at each of `times`."""
+        return self._numbers(times, self._bank.values(times))
+
+    def run(self, starts: list[int], count: int, step: int = 1) -> tuple[Columns, NDArray[np.float64]]:
+        """`compute` at `count` seconds `step` apart from each of `starts`, one run after another;
+        bid and ask of the first run only (what a board reads)."""
+        times = (np.array(starts, dtype=np.int64)[:, np.newaxis] + step * np.arange(count, dtype=np.int64)).ravel()
+        return self._numbers(times, self._bank.run(starts, count, step), count)
+
+    def _numbers(
+        self, times: NDArray[np.int64], noise: NDArray[np.float64], quoted: int | None = None
+    ) -> tuple[Columns, NDArray[np.float64]]:
+        """The columns at `times` from their noise; bid and ask of the first `quoted` rows only."""
+        fx = self._fx_grid(noise)
+        base = self._usd_grid(times, noise)[:, self._crypto_of] * fx[:, self._fiat_of]
+        mid = base * (1.0 + self._offsets + EXCHANGE_NOISE * noise[:, self._mid_series])
+        volume = self._volumes * (1.0 + VOLUME_NOISE * noise[:, self._volume_series])
+        columns = (
+            np.rint(mid * PRICE).astype(np.int64),
+            np.rint(mid[:quoted] * (1.0 - self._half_spreads) * PRICE).astype(np.int64),
+            np.rint(mid[:quoted] * (1.0 + self._half_spreads) * PRICE).astype(np.int64),
+            np.rint(volume).astype(np.int64),
+        )
+        return columns, fx
 
     def _octaves(self, name: str, noise: NDArray[np.float64]) -> NDArray[np.float64]:
         """The layers of one kind summed as `octaves` sums them (from 0.0, layer by layer)."""
@@ -421,27 +494,3 @@ class PriceModel:
         if self._usd_column >= 0:
             out[:, self._usd_column] = 1.0
         return out
-
-    # -- the reference index (daily history) -------------------------------------------------
-
-    def reference_factor(self, symbol: str) -> float:
-        """The nominal-volume-weighted premium of a symbol's included exchanges (static outliers out)."""
-        pairs = [p for p in self.pairs.get(symbol, ()) if self.catalog.exchanges[p.exchange].included]
-        if not pairs:
-            return 1.0
-        offsets = sorted(p.offset for p in pairs)
-        median = offsets[len(offsets) // 2]
-        kept = [p for p in pairs if len(pairs) < 3 or abs(p.offset - median) <= self.catalog.outlier_threshold]
-        total = sum(p.volume for p in kept)
-        return sum(p.volume * (1.0 + p.offset) for p in kept) / total
-
-    def global_factor(self, crypto: str) -> float:
-        """The reference premium of a crypto's global index: its local ones weighted by nominal volume."""
-        symbols = [s for s in self.catalog.local_symbols if s[:-3] == crypto]
-        total = sum(self.nominal_volume(s) for s in symbols)
-        if not total:
-            return 1.0
-        return sum(self.nominal_volume(s) * self.reference_factor(s) for s in symbols) / total
-
-    def nominal_volume(self, symbol: str) -> float:
-        return sum(p.volume for p in self.pairs.get(symbol, ()) if self.catalog.exchanges[p.exchange].included)

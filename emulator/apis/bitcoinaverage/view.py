@@ -21,14 +21,20 @@ Choices where the spec is silent:
 """
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from operator import attrgetter
+from typing import TYPE_CHECKING, cast
 
-from emulator.apis.bitcoinaverage.board import Board, Layout
+import numpy as np
+
+from emulator.apis.bitcoinaverage.board import Board, Layout, board_at, scaled_quotients, weighted_means
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.prices import DAY, HOUR, PRICE, RATE, PriceModel, Quote
 from emulator.engine.units import price_scale
 from emulator.market.clock import MICROS
+from emulator.market.memo import Memo
 
 if TYPE_CHECKING:
     from emulator.market.world import World
@@ -84,6 +90,10 @@ TICKER_FIELDS = (
     "avg_week",
     "avg_month",
 )
+
+
+TICKER_VALUES = attrgetter(*TICKER_FIELDS)
+FAST_GLOBAL = 2**52  # local ticker fields below this go into the global index over arrays (see global_usd)
 
 
 def wavg(values: list[tuple[int, int]]) -> int:
@@ -148,6 +158,49 @@ def combined_last(quotes: dict[str, Quote], threshold: float) -> int:
     return sum(quotes[n].last * w for n, w in weights.items()) // total
 
 
+@dataclass(slots=True, frozen=True)
+class Joined:
+    """An index of the last price that MtGox joins, all but MtGox's volume applied: the others' sum
+    of last times weight and total weight, MtGox's fade (None: an outlier) and whether nobody was
+    kept (every member at its whole volume). MtGox's volume (its 24 h volume now, the weight of
+    every past second) changes with each trade, the rest only with the second and MtGox's price."""
+
+    others: int
+    others_weight: int
+    fade: float | None
+    everyone: bool
+
+    def last(self, price: int, volume: int) -> int:
+        """combined_last of the quotes with MtGox's at `price` and `volume`."""
+        if self.everyone:
+            weight = max(1, volume)
+        elif self.fade is None:
+            weight = 0
+        else:
+            weight = max(1, round(volume * self.fade))
+        return (self.others + price * weight) // (self.others_weight + weight)
+
+
+def joined(quotes: dict[str, Quote], price: int, threshold: float) -> Joined:
+    """The Joined index of `quotes` (MtGox's not among them) with MtGox's last at `price`: the
+    steps of index_weights and combined_last, MtGox's weight left to the end."""
+    everyone = {**quotes, MTGOX: Quote(price, price, price, 0)}
+    far = deviations(everyone)
+    kept = [n for n in everyone if far[n] < threshold]
+    others = others_weight = 0
+    fade: float | None = None
+    for name in kept or everyone:
+        distance = far[name] if kept else 0.0
+        found = 1.0 if distance <= threshold / 2 else (threshold - distance) / (threshold / 2)
+        if name == MTGOX:
+            fade = found
+            continue
+        weight = max(1, round(quotes[name].volume * found)) if kept else max(1, quotes[name].volume)
+        others += quotes[name].last * weight
+        others_weight += weight
+    return Joined(others, others_weight, fade, not kept)
+
+
 def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, dict[str, int]]:
     """The index of a set of quotes and the weight of each exchange it used (outliers have none)."""
     weights = index_weights(quotes, threshold)
@@ -163,11 +216,28 @@ def combine(quotes: dict[str, Quote], threshold: float) -> tuple[Quote, dict[str
     )
 
 
+@dataclass(slots=True)
+class At:
+    """A past second of an index MtGox joins: MtGox's last trade then (date -1: none) and, once
+    needed, the index Joined at its price (see View._mean_joined)."""
+
+    t: int
+    date: int
+    price: int
+    joined: Joined | None = None
+    pure: int | None = None  # the index without MtGox
+
+
 class View:
     """What the view shows at the world's current second."""
 
-    def __init__(self, catalog: Catalog, model: PriceModel, world: "World") -> None:
+    def __init__(
+        self, catalog: Catalog, model: PriceModel, world: "World", trades_at: Memo[tuple[int, int]] | None = None
+    ) -> None:
         self.catalog = catalog
+        # second -> (date, price) of MtGox's last trade at or before it, (-1, 0) for none: fixed
+        # once the second is past, for as long as the world stays on its timeline (its epoch)
+        self._trades_at: Memo[tuple[int, int]] = Memo(limit=4096) if trades_at is None else trades_at
         self.model = model
         self.world = world
         self.now = world.now // MICROS
@@ -192,7 +262,7 @@ class View:
             layout = model.layouts.get(crypto)
             if not isinstance(layout, Layout):
                 layout = model.layouts[crypto] = Layout(model, self._included, self.local_symbols_of(crypto))
-            found = self._boards[crypto] = Board(model, layout, self.now, self.catalog.outlier_threshold)
+            found = self._boards[crypto] = board_at(model, crypto, layout, self.now, self.catalog.outlier_threshold)
         return found
 
     # -- MtGox ------------------------------------------------------------------------------
@@ -231,13 +301,16 @@ class View:
         if t >= self.now:
             live = self.mtgox_live()
             return None if live is None else Quote(live.last, live.bid, live.ask, live.volume)
-        trades = self.world.trades.trades
-        i = bisect_right(trades, t * MICROS + MICROS - 1, key=lambda tr: tr.date) - 1
-        if i < 0 or trades[i].date < self.keep_from:
+        date, price = self._trades_at.get(self.world.epoch, t, lambda: self._trade_at(t))
+        if date < self.keep_from:
             return None
         live = self.mtgox_live()
-        price = trades[i].price * MTGOX_UNITS
         return Quote(price, price, price, live.volume if live else 0)
+
+    def _trade_at(self, t: int) -> tuple[int, int]:
+        trades = self.world.trades.trades
+        i = bisect_right(trades, t * MICROS + MICROS - 1, key=lambda tr: tr.date) - 1
+        return (-1, 0) if i < 0 else (trades[i].date, trades[i].price * MTGOX_UNITS)
 
     # -- exchanges --------------------------------------------------------------------------
 
@@ -348,22 +421,29 @@ class View:
         # a second whose last trade must be older than the log's window has no MtGox part
         gox = self.mtgox_at(t) if symbol == MTGOX_SYMBOL and t * MICROS + MICROS - 1 >= self.keep_from else None
         if gox is None:
-            cached = self.model.cached_index(symbol, t)
-            if cached is None:
-                quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
-                cached = combined_last(quotes, self.catalog.outlier_threshold)
-                self.model.remember_index(symbol, t, cached, passing)
-            return cached
-        # a pure function of the second and MtGox's quote then: kept in the price model by both
-        key = (symbol, t, gox.last, gox.volume)
+            return self._pure_last_at(symbol, t, fast, passing)
+        return self._joined(symbol, t, gox.last, lambda: self.quotes_at(symbol, t, fast)).last(gox.last, gox.volume)
+
+    def _pure_last_at(self, symbol: str, t: int, fast: bool = False, passing: bool = False) -> int:
+        """The local index at past second t without MtGox (see local_last_at)."""
+        cached = self.model.cached_index(symbol, t)
+        if cached is None:
+            quotes = dict(sorted(self.quotes_at(symbol, t, fast).items()))
+            cached = combined_last(quotes, self.catalog.outlier_threshold)
+            self.model.remember_index(symbol, t, cached, passing)
+        return cached
+
+    def _joined(self, symbol: str, t: int, price: int, quotes: Callable[[], dict[str, Quote]]) -> Joined:
+        """The index at past second t with MtGox's last at `price`, its volume aside: a pure function
+        of the second and that price, kept in the price model by both."""
+        key = (symbol, t, price)
         found = self.model.gox_cache.get(key)
         if found is None:
-            quotes = self.quotes_at(symbol, t, fast)
-            quotes[MTGOX] = gox
-            found = combined_last(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
+            found = joined(quotes(), price, self.catalog.outlier_threshold)
             if len(self.model.gox_cache) >= 4096:
                 self.model.gox_cache.clear()
             self.model.gox_cache[key] = found
+        assert isinstance(found, Joined)
         return found
 
     def _grids(self) -> tuple[list[int], list[int]]:
@@ -386,15 +466,15 @@ class View:
                 cached = board.last_at(symbol, back)
                 self.model.remember_index(symbol, t, cached, passing=True)
             return cached
-        quotes = board.quotes_back(symbol, back)
-        quotes[MTGOX] = gox
-        return combined_last(dict(sorted(quotes.items())), self.catalog.outlier_threshold)
+        return self._joined(symbol, t, gox.last, lambda: board.quotes_back(symbol, back)).last(gox.last, gox.volume)
 
     def mean_last(self, symbol: str, instants: list[int]) -> int:
         """The mean of the local index's last at `instants` (past seconds on a 6 h or daily grid). Pure
         but for BTCUSD (MtGox's trades count there), so cached in the price model by its first instant."""
-        if symbol == MTGOX_SYMBOL or instants[0] >= self.now:  # MtGox's trades, or the index now, in it
+        if instants[0] >= self.now:  # the index now in it
             return sum(self.local_last_at(symbol, t) for t in instants) // len(instants)
+        if symbol == MTGOX_SYMBOL:
+            return self._mean_joined(symbol, instants)
         key = (symbol, instants[0], len(instants))
         found = self.model.means.get(key)
         if found is None:
@@ -404,14 +484,66 @@ class View:
             self.model.means[key] = found
         return found
 
+    def _mean_joined(self, symbol: str, instants: list[int]) -> int:
+        """mean_last of the index MtGox joins at past instants: each instant's MtGox trade (fixed
+        once past, on the world's timeline) and its index without MtGox are kept in the price model
+        by the world's epoch; what is left for this second is which of those trades the log still
+        surely holds (local_last_at's test) and MtGox's volume now (their weight)."""
+        key = (self.world.epoch, symbol, instants[0], len(instants))
+        found = self.model.gox_means.get(key)
+        if found is None:
+            epoch, trades_at = self.world.epoch, self._trades_at
+            found = [At(t, *trades_at.get(epoch, t, partial(self._trade_at, t))) for t in instants]
+            if len(self.model.gox_means) >= 64:
+                self.model.gox_means.clear()
+            self.model.gox_means[key] = found
+        live = self.mtgox_live()
+        volume = live.volume if live else 0
+        keep = self.keep_from
+        total = 0
+        for at in cast(list[At], found):
+            if at.t * MICROS + MICROS - 1 >= keep and at.date >= keep:
+                if at.joined is None:
+                    at.joined = self._joined(symbol, at.t, at.price, partial(self.quotes_at, symbol, at.t))
+                total += at.joined.last(at.price, volume)
+            else:
+                if at.pure is None:
+                    at.pure = self._pure_last_at(symbol, at.t)
+                total += at.pure
+        return total // len(instants)
+
     def local_ticker(self, symbol: str) -> Ticker:
         cached = self._local.get(symbol)
         if cached is not None:
             return cached
-        index, weights = self.local_index_now(symbol)
         now = self.now
+        crypto = symbol[:-3]
+        board = self.board(crypto)
+        week, month = self._grids()
+        if symbol != MTGOX_SYMBOL:  # every number but the means and the share from the board
+            ask, bid, last, high, low, open_day, open_week, open_month, avg_day, volume = board.row(symbol)
+            total = self.crypto_volume(crypto)
+            avg_week, avg_month = self.pure_means(symbol)
+            ticker = Ticker(
+                ask,
+                bid,
+                last,
+                high,
+                low,
+                open_day,
+                open_week,
+                open_month,
+                avg_day,
+                avg_week,
+                avg_month,
+                volume,
+                volume * 1_000_000 // total if total else 0,
+                now,
+            )
+            self._local[symbol] = ticker
+            return ticker
+        index, weights = self.local_index_now(symbol)
         # the opens are a day, a week and a month before this second: asked for during this second only
-        board = self.board(symbol[:-3])
         if symbol == MTGOX_SYMBOL:  # the weighted means of the exchanges' 24 h numbers, MtGox's among them
             members = board.members(symbol)
             days = []
@@ -432,8 +564,6 @@ class View:
             open_day, open_week, open_month = (board.last_at(symbol, back) for back in board.BACK)
         high = max(day_high, index.last, open_day)
         low = min(day_low, index.last, open_day)
-        week, month = self._grids()
-        crypto = symbol[:-3]
         total = self.crypto_volume(crypto)
         ticker = Ticker(
             index.ask,
@@ -457,8 +587,10 @@ class View:
     def crypto_volume(self, crypto: str) -> int:
         found = self._volumes.get(crypto)
         if found is None:
+            board = self.board(crypto)
             found = self._volumes[crypto] = sum(
-                self.local_index_now(s)[0].volume for s in self.local_symbols_of(crypto)
+                self.local_index_now(s)[0].volume if s == MTGOX_SYMBOL else board.row(s)[-1]
+                for s in self.local_symbols_of(crypto)
             )
         return found
 
@@ -472,37 +604,93 @@ class View:
     def global_usd(self, crypto: str) -> Ticker | None:
         if crypto in self._global_usd:
             return self._global_usd[crypto]
-        parts = [(s, self.local_ticker(s)) for s in self.local_symbols_of(crypto)]
+        symbols = self.local_symbols_of(crypto)
         result: Ticker | None = None
-        if parts:
-            rates = [self.model.rate(s[-3:], self.now) for s, _ in parts]
-            volumes = [t.volume for _, t in parts]
+        if symbols:
+            rows = [self._ticker_fields(s) for s in symbols]
+            rates = [self.rate(crypto, s[-3:]) for s in symbols]
+            volumes = [volume for _, volume in rows]
             total = sum(volumes)
-            values = {
-                field: wavg(
-                    list(
-                        zip(
-                            [getattr(t, field) * RATE // r for (_, t), r in zip(parts, rates, strict=True)],
-                            volumes,
-                            strict=True,
-                        )
-                    )
-                )
-                for field in TICKER_FIELDS
-            }
-            result = Ticker(**values, volume=total, share_ppm=0, timestamp=self.now)
+            fields = [fields for fields, _ in rows]
+            values: list[int]
+            if total > 0 and max(map(max, fields)) < FAST_GLOBAL:
+                # each field in USD (field * RATE // rate), then wavg with the volumes: exact, over arrays
+                usd = scaled_quotients(np.array(fields, dtype=np.int64), RATE, np.array(rates)[:, np.newaxis])
+                weights = np.broadcast_to(np.array(volumes, dtype=np.int64), (len(TICKER_FIELDS), len(symbols)))
+                values = weighted_means(usd.T, weights).tolist()
+            else:  # the same in Python integers (prices beyond any the arrays are sure to hold)
+                columns = zip(*fields, strict=True)
+                values = [
+                    wavg([(v * RATE // r, w) for v, r, w in zip(column, rates, volumes, strict=True)])
+                    for column in columns
+                ]
+            ask, bid, last, high, low, open_day, open_week, open_month, avg_day, avg_week, avg_month = values
+            result = Ticker(
+                ask,
+                bid,
+                last,
+                high,
+                low,
+                open_day,
+                open_week,
+                open_month,
+                avg_day,
+                avg_week,
+                avg_month,
+                total,
+                0,
+                self.now,
+            )
         self._global_usd[crypto] = result
         return result
+
+    def _ticker_fields(self, symbol: str) -> tuple[tuple[int, ...], int]:
+        """A local ticker's TICKER_FIELDS and volume (from its board row when no ticker is made)."""
+        ticker = self._local.get(symbol)
+        if ticker is None and symbol == MTGOX_SYMBOL:
+            ticker = self.local_ticker(symbol)
+        if ticker is not None:
+            return TICKER_VALUES(ticker), ticker.volume
+        ask, bid, last, high, low, open_day, open_week, open_month, avg_day, volume = self.board(symbol[:-3]).row(
+            symbol
+        )
+        week, month = self.pure_means(symbol)
+        return (ask, bid, last, high, low, open_day, open_week, open_month, avg_day, week, month), volume
+
+    def pure_means(self, symbol: str) -> tuple[int, int]:
+        """The week's and the month's mean_last of a symbol MtGox is not in, kept in the price model
+        for all the crypto's symbols by the grids' first instants."""
+        week, month = self._grids()
+        if week[0] >= self.now or month[0] >= self.now:  # the index now in them
+            return self.mean_last(symbol, week), self.mean_last(symbol, month)
+        crypto = symbol[:-3]
+        key = (crypto, week[0], month[0])
+        found = self.model.grid_means.get(key)
+        if found is None:
+            found = {
+                s: (self.mean_last(s, week), self.mean_last(s, month))
+                for s in self.local_symbols_of(crypto)
+                if s != MTGOX_SYMBOL
+            }
+            if len(self.model.grid_means) >= 64:
+                self.model.grid_means.clear()
+            self.model.grid_means[key] = found
+        return found[symbol]
 
     def global_ticker(self, symbol: str) -> Ticker | None:
         crypto, fiat = symbol[:-3], symbol[-3:]
         usd = self.global_usd(crypto)
         if usd is None:
             return None
-        rate = self.model.rate(fiat, self.now)
+        rate = self.rate(crypto, fiat)
         values = {field: getattr(usd, field) * rate // RATE for field in TICKER_FIELDS}
         share = self.local_ticker(symbol).share_ppm if symbol in self.catalog.local_symbols else 0
         return Ticker(**values, volume=usd.volume, share_ppm=share, timestamp=self.now)
+
+    def rate(self, crypto: str, fiat: str) -> int:
+        """The fiat's rate now (RATE units): model.rate's number, from the board of a crypto with
+        local symbols (whose block has worked it out)."""
+        return self.board(crypto).rates[self.model.fiat_index[fiat]]
 
     def ticker(self, market: str, symbol: str) -> Ticker | None:
         if market == "local":

@@ -73,3 +73,28 @@ def test_instants_worked_out_together_equal_market() -> None:
         sum(lasts),
         len(lasts),
     )
+
+
+def test_a_run_of_seconds_equals_the_bank_at_each_second() -> None:
+    rng = random.Random(5)
+    keys = [rng.getrandbits(64) for _ in range(50)]
+    series = [(key + i, period) for key in keys for i, period in enumerate((300, 600, 3 * 3600, 86_400))]
+    bank = Bank(series)
+    for starts, count in (([START, START - 86_400], 64), ([599 - 63, 300 * 7 - 1], 64), ([START + 17], 300), ([5], 1)):
+        times = np.array([s + k for s in starts for k in range(count)], dtype=np.int64)
+        assert bank.run(starts, count).tolist() == bank.values(times).tolist(), (starts, count)
+
+
+def test_a_plan_of_one_crypto_equals_the_model_s_columns() -> None:
+    model = PriceModel(catalog(), 7, START, 14.9)
+    plan = model.plan_of("BTC")
+    chosen = [i for i, pair in enumerate(model.flat) if pair.crypto == "BTC"]
+    starts = [START + 100, START + 100 - 86_400, START - 30 * 86_400]
+    (lasts, bids, asks, volumes), rates = plan.run(starts, 8)
+    times = np.array([s + k for s in starts for k in range(8)], dtype=np.int64)
+    (all_lasts, all_bids, all_asks, all_volumes), all_rates = model.grid(times)
+    assert lasts.tolist() == all_lasts[:, chosen].tolist()
+    assert volumes.tolist() == all_volumes[:, chosen].tolist()
+    assert bids.tolist() == all_bids[:8, chosen].tolist()  # bid and ask of the first run only
+    assert asks.tolist() == all_asks[:8, chosen].tolist()
+    assert rates.tolist() == all_rates.tolist()
