@@ -92,7 +92,7 @@ class Layout:
 def index_weights(
     layout: Layout, lasts: NDArray[np.int64], volumes: NDArray[np.int64], threshold: float
 ) -> NDArray[np.int64]:
-    """view.index_weights of every symbol at every instant: (instants, symbols, members), 0 for an
+    """weighting.index_weights of every symbol at every instant: (instants, symbols, members), 0 for an
     outlier or padding. `lasts` and `volumes` are the members' (instants, symbols, members), as
     `layout.columns` picks them from every pair's.
 

@@ -25,7 +25,8 @@ from emulator.apis.bitcoinaverage import rendering
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.noise import GOLDEN, MASK, key_of, uniform
 from emulator.apis.bitcoinaverage.prices import DAY, PRICE, PriceModel
-from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS, View
+from emulator.apis.bitcoinaverage.view import View
+from emulator.apis.bitcoinaverage.weighting import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS
 from emulator.engine import BID
 from emulator.market.clock import MICROS
 from emulator.market.depth import visible_depth

@@ -12,7 +12,9 @@ from typing import Any
 
 from emulator.apis.bitcoinaverage.catalog import Exchange
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE, RATE
-from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS, Stats, Ticker, View
+from emulator.apis.bitcoinaverage.records import Stats, Ticker
+from emulator.apis.bitcoinaverage.view import View
+from emulator.apis.bitcoinaverage.weighting import MTGOX, MTGOX_SYMBOL, MTGOX_UNITS
 from emulator.engine.units import BTC_SCALE, price_scale, to_number
 
 

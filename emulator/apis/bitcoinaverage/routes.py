@@ -47,9 +47,9 @@ from emulator.apis.bitcoinaverage.params import (
     transaction_hash,
 )
 from emulator.apis.bitcoinaverage.prices import AMOUNT, PRICE
+from emulator.apis.bitcoinaverage.records import Ticker
 from emulator.apis.bitcoinaverage.surface import HOT_TICKER, PREFIXES, SURFACE
 from emulator.apis.bitcoinaverage.unknown import add_unknown_routes
-from emulator.apis.bitcoinaverage.view import Ticker
 from emulator.apis.bitcoinaverage.websocket import register as register_websockets
 from emulator.openapi import Parameter
 from emulator.responses import Rendered

@@ -82,7 +82,8 @@ from emulator.apis.bitcoinaverage.books import Book
 from emulator.apis.bitcoinaverage.catalog import Catalog
 from emulator.apis.bitcoinaverage.models import AverageModel, get_model
 from emulator.apis.bitcoinaverage.params import parse_query
-from emulator.apis.bitcoinaverage.view import MTGOX, View
+from emulator.apis.bitcoinaverage.view import View
+from emulator.apis.bitcoinaverage.weighting import MTGOX
 from emulator.edge.tenancy import world_of
 from emulator.faults.websocket import FrameFaults, ws_filter
 from emulator.market.clock import MICROS

@@ -22,8 +22,9 @@ from emulator.apis.bitcoinaverage.board import (
 from emulator.apis.bitcoinaverage.catalog import catalog
 from emulator.apis.bitcoinaverage.models import get_model
 from emulator.apis.bitcoinaverage.prices import DAY, PriceModel, Quote
-from emulator.apis.bitcoinaverage.view import MTGOX, MTGOX_SYMBOL, View, combine, combined_last, joined
-from emulator.apis.bitcoinaverage.view import index_weights as scalar_weights
+from emulator.apis.bitcoinaverage.view import View
+from emulator.apis.bitcoinaverage.weighting import MTGOX, MTGOX_SYMBOL, combine, combined_last, joined
+from emulator.apis.bitcoinaverage.weighting import index_weights as scalar_weights
 from emulator.market.world import World
 
 START = 1_310_256_000  # 2011-07-10
