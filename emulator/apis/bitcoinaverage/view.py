@@ -461,23 +461,8 @@ class View:
                     wavg([(v * RATE // r, w) for v, r, w in zip(column, rates, volumes, strict=True)])
                     for column in columns
                 ]
-            ask, bid, last, high, low, open_day, open_week, open_month, avg_day, avg_week, avg_month = values
-            result = Ticker(
-                ask,
-                bid,
-                last,
-                high,
-                low,
-                open_day,
-                open_week,
-                open_month,
-                avg_day,
-                avg_week,
-                avg_month,
-                total,
-                0,
-                self.now,
-            )
+            named = dict(zip(TICKER_FIELDS, values, strict=True))
+            result = Ticker(**named, volume=total, share_ppm=0, timestamp=self.now)
         self._global_usd[crypto] = result
         return result
 
