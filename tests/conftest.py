@@ -64,6 +64,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return True if not Expression.compile(markexpr).evaluate(lambda name, /, **kwargs: name == "long") else None
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist (a child pytest in a test) has no such hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto` (the README's command): one worker more than the machine has cores. Many tests wait
     on sockets, child processes or the browser, and the extra worker keeps the cores busy meanwhile
