@@ -1,8 +1,11 @@
 """`serve --state FILE`: the worlds survive a restart; a damaged file is refused whole, in one line."""
 
+import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from subprocess import PIPE
 
 import httpx
 import orjson
@@ -10,7 +13,7 @@ from starlette.testclient import TestClient
 
 from emulator.testing import EmulatorProcess
 from tests.conftest import START_TEXT
-from tests.test_cli import one_line_error, run
+from tests.test_cli import COMMAND, one_line_error
 
 ALICE = {"name": "alice", "pass": "alice-pass"}
 
@@ -53,27 +56,43 @@ def test_worlds_survive_a_restart_saved_on_shutdown_and_on_request(tmp_path: Pat
         assert {t["name"] for t in gox.get("/_emulator/tenants").json()["tenants"]} == {"default", "other"}
 
 
+def refused_side_by_side(*starts: tuple[tuple[str, ...], dict[str, str]]) -> list[subprocess.CompletedProcess[str]]:
+    """`run` of several (args, env) starts at once: each costs seconds of imports before it is refused."""
+    children = [
+        (args, subprocess.Popen([*COMMAND, *args], stdout=PIPE, stderr=PIPE, text=True, env={**os.environ, **env}))
+        for args, env in starts
+    ]
+    done = []
+    for args, child in children:
+        out, err = child.communicate(timeout=60)
+        done.append(subprocess.CompletedProcess([*COMMAND, *args], child.returncode, out, err))
+    return done
+
+
 def test_a_damaged_state_file_is_refused_whole_in_one_line(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     with serving("--state", str(state)) as gox:
         gox.get("/_t/second/_emulator/clock")
     whole = state.read_bytes()
 
-    state.write_bytes(whole[: len(whole) // 2])  # cut short, as by a full disk before the atomic write
-    one_line_error(run("serve", "--port", "0", "--state", str(state)), "--state", str(state), "not JSON", "move it")
-    assert state.read_bytes() == whole[: len(whole) // 2], "a refused file is left as it was"
-
+    cut, damaged, other = tmp_path / "cut.json", tmp_path / "damaged.json", tmp_path / "other.json"
+    cut.write_bytes(whole[: len(whole) // 2])  # cut short, as by a full disk before the atomic write
     document = orjson.loads(whole)
     del document["tenants"]["second"]["engine"]  # the default world is fine, the second is not
-    state.write_bytes(orjson.dumps(document))
-    line = one_line_error(run("serve", "--port", "0", "--state", str(state)), "'second'", "damaged")
-    assert "KeyError" in line and "engine" in line
-
-    state.write_bytes(orjson.dumps({"some": "other json"}))
-    one_line_error(
-        run("serve", "--port", "0", env={"EMULATOR_STATE": str(state)}), "EMULATOR_STATE", "not a state file"
+    damaged.write_bytes(orjson.dumps(document))
+    other.write_bytes(orjson.dumps({"some": "other json"}))
+    short, broken, foreign, nowhere = refused_side_by_side(
+        (("serve", "--port", "0", "--state", str(cut)), {}),
+        (("serve", "--port", "0", "--state", str(damaged)), {}),
+        (("serve", "--port", "0"), {"EMULATOR_STATE": str(other)}),
+        (("serve", "--state", str(tmp_path / "missing" / "s.json")), {}),
     )
-    one_line_error(run("serve", "--state", str(tmp_path / "missing" / "s.json")), "--state", "no folder")
+    one_line_error(short, "--state", str(cut), "not JSON", "move it")
+    assert cut.read_bytes() == whole[: len(whole) // 2], "a refused file is left as it was"
+    line = one_line_error(broken, "'second'", "damaged")
+    assert "KeyError" in line and "engine" in line
+    one_line_error(foreign, "EMULATOR_STATE", "not a state file")
+    one_line_error(nowhere, "--state", "no folder")
 
 
 def test_save_without_a_state_file_says_how_to_get_one(client: TestClient) -> None:
