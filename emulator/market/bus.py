@@ -212,13 +212,5 @@ class Bus:
                 batch = select(records, trades, events) if select is not None else []
             if changed:
                 _offer(changed, [*batch, version])
-            if not batch:
-                continue
-            for subscription in plain:  # _offer written out: most subscriptions take one kind, no version
-                queue = subscription.queue
-                if subscription.overflowed or len(queue) + len(batch) > subscription.maxsize:
-                    subscription.offer_all(batch)
-                    continue
-                queue.extend(batch)
-                if subscription.notify is not None:
-                    subscription.notify()
+            if batch:
+                _offer(plain, batch)

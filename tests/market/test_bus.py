@@ -39,16 +39,24 @@ def one_by_one(bus: Bus, records: list[Any], version: int) -> None:
     bus.publish("changed", version)
 
 
-def test_same_messages_in_the_same_order() -> None:
-    """Drive two identical worlds; one delivers through the bus, the other's records are published
-    fact by fact; every subscription's queue matches."""
-    worlds = [World(seed=3, start=1_310_000_000 * 10**6, mode="manual", flow=False) for _ in range(2)]
+def twin_worlds(seed: int) -> tuple[World, World, Bus]:
+    """Two identical quiet worlds with erin and frank: the first delivers through its bus, the
+    second publishes every fact one by one on the returned reference bus."""
+    worlds = [World(seed=seed, start=1_310_000_000 * 10**6, mode="manual", flow=False) for _ in range(2)]
     for world in worlds:
         world.add_user("erin", "pw", {"BTC": "100", "USD": "100000"})
         world.add_user("frank", "pw", {"BTC": "100", "USD": "100000"})
     batched, manual = worlds
     reference = Bus()
     manual.bus.deliver = lambda records, trades, version: one_by_one(reference, records, version)  # type: ignore[method-assign]
+    return batched, manual, reference
+
+
+def test_same_messages_in_the_same_order() -> None:
+    """Drive two identical worlds; one delivers through the bus, the other's records are published
+    fact by fact; every subscription's queue matches."""
+    batched, manual, reference = twin_worlds(3)
+    worlds = (batched, manual)
     sizes = [10**6] * len(TOPIC_SETS) + [25]  # the last one overflows part-way through a batch
     topic_sets = [*TOPIC_SETS, ["trade", "depth"]]
     ours = [batched.bus.subscribe(topics, maxsize) for topics, maxsize in zip(topic_sets, sizes, strict=True)]
@@ -85,13 +93,8 @@ def test_same_messages_in_the_same_order() -> None:
 def test_topics_changed_between_operations() -> None:
     """Subscriptions that gain, lose or drop topics, and ones made late, get from then on what
     publishing every fact on each of their topics would give them; the plan is remade each time."""
-    worlds = [World(seed=5, start=1_310_000_000 * 10**6, mode="manual", flow=False) for _ in range(2)]
-    for world in worlds:
-        world.add_user("erin", "pw", {"BTC": "100", "USD": "100000"})
-        world.add_user("frank", "pw", {"BTC": "100", "USD": "100000"})
-    batched, manual = worlds
-    reference = Bus()
-    manual.bus.deliver = lambda records, trades, version: one_by_one(reference, records, version)  # type: ignore[method-assign]
+    batched, manual, reference = twin_worlds(5)
+    worlds = (batched, manual)
     buses = (batched.bus, reference)
     pairs = [tuple(bus.subscribe(topics, 10**6) for bus in buses) for topics in TOPIC_SETS]
     changes = [
